@@ -1,0 +1,16 @@
+"""sknets: neural-network estimators from scratch that behave like scikit-learn's."""
+
+from ._config import config_context, get_config, set_config
+from .exceptions import DivergenceError
+from .mlp import MLPClassifierScratch, MLPRegressorScratch
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MLPClassifierScratch",
+    "MLPRegressorScratch",
+    "DivergenceError",
+    "config_context",
+    "get_config",
+    "set_config",
+]

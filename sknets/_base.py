@@ -1,0 +1,477 @@
+"""The shared estimator base and the one training loop.
+
+Every sknets estimator is a network of layers (:class:`~sknets.network.Sequential`)
+trained by :meth:`BaseNetwork._fit`: input validation (scikit-learn's own
+helpers) -> move to the backend -> mini-batches -> forward -> loss -> backward
+-> optimizer step -> history. Subclasses say which layers to stack, which loss
+to use and how targets are encoded.
+
+The stochastic loop reproduces scikit-learn's ``BaseMultilayerPerceptron``
+step by step (same initialisation, shuffling, validation split, stopping
+rule and learning-rate schedules), so with ``dtype="float64"`` it trains to
+the same weights as ``sklearn.neural_network.MLPClassifier``.
+"""
+
+import time
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, gen_batches, shuffle
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from .backend import get_backend, to_numpy
+from .exceptions import DivergenceError
+from .network import Sequential, format_summary
+from .optimizers import OPTIMIZERS
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+#: rows per forward pass at predict time: memory stays bounded for any n_samples.
+PREDICT_BATCH_ROWS = 2048
+
+
+class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
+    """Base class of the sknets network estimators (not for direct use).
+
+    Holds the training parameters shared by every estimator, with
+    scikit-learn's ``MLPClassifier`` names, defaults and meanings, plus
+    ``backend`` and ``dtype``.
+    """
+
+    _parameter_constraints: dict = {
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "backend": [StrOptions({"numpy", "cupy", "auto"}), None],
+        "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
+    }
+
+    # ------------------------------------------------------------------ hooks
+    @abstractmethod
+    def _build_layers(self, input_shape, n_outputs):
+        """Return the list of layers mapping one sample to ``n_outputs`` logits."""
+
+    @abstractmethod
+    def _make_loss(self, Y):
+        """Return the :class:`~sknets.losses.Loss` for encoded targets ``Y``."""
+
+    @abstractmethod
+    def _validate_input(self, X, y, incremental, reset):
+        """Validate ``X, y``; return ``X`` (2-D) and encoded targets ``Y``."""
+
+    @abstractmethod
+    def _decode_targets(self, Y):
+        """Targets in the user's encoding, from encoded ``Y`` (for scoring)."""
+
+    @abstractmethod
+    def _score(self, X, y, sample_weight=None):
+        """Score of validated ``X`` against ``y`` (accuracy or R²)."""
+
+    def _input_shape(self, n_features):
+        """One sample's shape as the first layer sees it."""
+        return (n_features,)
+
+    # ---------------------------------------------------------------- backend
+    def _compute_dtype(self):
+        return np.dtype(self.dtype)
+
+    def _select_backend(self, X=None):
+        """The backend to compute on for input ``X``."""
+        return get_backend(self.backend)
+
+    def _place(self, backend):
+        """Make sure the network and optimizer state live on ``backend``."""
+        self._network.to(backend)
+        if getattr(self, "_optimizer", None) is not None:
+            self._optimizer.to(backend)
+
+    # ------------------------------------------------------------------- fit
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        first_pass = not hasattr(self, "_network") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        if Y.ndim == 1:
+            Y = Y.reshape((-1, 1))
+        backend = self._select_backend(X)
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(X, Y, backend)
+        else:
+            if Y.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"y has {Y.shape[1]} outputs but the fitted model has {self.n_outputs_}."
+                )
+            self._place(backend)
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, Y, sample_weight, backend, incremental)
+        else:
+            self._fit_lbfgs(X, Y, sample_weight, backend)
+        self._sync_fitted_attributes()
+        return self
+
+    def _initialize(self, X, Y, backend):
+        dtype = self._compute_dtype()
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        self._loss = self._make_loss(Y)
+        self.out_activation_ = self._loss.out_activation
+        layers = self._build_layers(self._input_shape(X.shape[1]), self.n_outputs_)
+        self._network = Sequential(layers).build(
+            self._input_shape(X.shape[1]), backend, dtype, self._random_state
+        )
+        self._optimizer = None
+        self.history_ = []
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        if self.solver in _STOCHASTIC_SOLVERS and self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+        self._best_weights = None
+
+    def _batch_loss_and_grads(self, Xb, Yb, swb):
+        """Forward, loss (+ L2), backward for one batch; returns the loss (0-d)."""
+        xp = self._network.backend.xp
+        net = self._network
+        z = net.forward(Xb, training=True)
+        sw_sum = z.shape[0] if swb is None else xp.sum(swb)
+        loss, dz = self._loss.loss_and_grad(xp, z, Yb, swb, sw_sum)
+        net.backward(dz)
+        if self.alpha > 0:
+            scale = self.alpha / sw_sum
+            penalty = 0.0
+            for layer in net.layers:
+                for k in layer.penalized:
+                    if k in layer.params:
+                        W = layer.params[k]
+                        flat = xp.reshape(W, (-1,))
+                        penalty = penalty + xp.vecdot(flat, flat)
+                        layer.grads[k] = layer.grads[k] + scale * W
+            loss = loss + (0.5 * self.alpha) * penalty / sw_sum
+        return loss
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. "
+                "It is going to be clipped"
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _fit_stochastic(self, X, Y, sample_weight, backend, incremental):
+        net = self._network
+        xp = backend.xp
+        dtype = self._compute_dtype()
+        if not incremental or self._optimizer is None:
+            params = net.params
+            if self.solver == "sgd":
+                self._optimizer = OPTIMIZERS["sgd"](
+                    params, self.learning_rate_init, self.learning_rate,
+                    self.momentum, self.nesterovs_momentum, self.power_t,
+                )
+            else:
+                self._optimizer = OPTIMIZERS["adam"](
+                    params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon,
+                )
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        sw_train = sw_val = None
+        if early_stopping:
+            stratify = Y if (is_classifier(self) and self.n_outputs_ == 1) else None
+            arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+            split = train_test_split(
+                *arrays, random_state=self._random_state,
+                test_size=self.validation_fraction, stratify=stratify,
+            )
+            X_train, X_val, Y_train, Y_val = split[:4]
+            if sample_weight is not None:
+                sw_train, sw_val = split[4:]
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            y_val = self._decode_targets(Y_val)
+        else:
+            X_train, Y_train, sw_train = X, Y, sample_weight
+            X_val = y_val = None
+
+        n_samples = X_train.shape[0]
+        batch_size = self._batch_size(n_samples)
+        sparse_X = sp.issparse(X_train)
+        X_dev = X_train if sparse_X else backend.asarray(X_train, dtype=dtype)
+        Y_dev = backend.asarray(Y_train, dtype=dtype)
+        sw_dev = None if sw_train is None else backend.asarray(sw_train, dtype=dtype)
+        sample_idx = np.arange(n_samples)
+        batches = list(gen_batches(n_samples, batch_size))
+
+        try:
+            for _ in range(self.max_iter):
+                tic = time.perf_counter()
+                snapshot = net.get_weights()
+                if self.shuffle:
+                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                    idx_dev = None if sparse_X else backend.asarray(sample_idx)
+                accumulated = 0.0
+                for s in batches:
+                    if sparse_X:
+                        rows = sample_idx[s]
+                        Xb = backend.asarray(X_dev[rows].toarray(), dtype=dtype)
+                        Yb = xp.take(Y_dev, backend.asarray(rows), axis=0)
+                        swb = None if sw_dev is None else xp.take(sw_dev, backend.asarray(rows), axis=0)
+                    elif self.shuffle:
+                        rows = idx_dev[s]
+                        Xb = xp.take(X_dev, rows, axis=0)
+                        Yb = xp.take(Y_dev, rows, axis=0)
+                        swb = None if sw_dev is None else xp.take(sw_dev, rows, axis=0)
+                    else:
+                        Xb, Yb = X_dev[s, ...], Y_dev[s, ...]
+                        swb = None if sw_dev is None else sw_dev[s]
+                    batch_loss = self._batch_loss_and_grads(Xb, Yb, swb)
+                    accumulated = accumulated + batch_loss * (s.stop - s.start)
+                    self._optimizer.update_params(net.params, net.grads)
+
+                self.n_iter_ += 1
+                self.loss_ = float(accumulated) / n_samples
+                if not np.isfinite(self.loss_):
+                    net.set_weights(snapshot)
+                    self._sync_fitted_attributes()
+                    raise DivergenceError(
+                        f"Training diverged at epoch {self.n_iter_}: the loss became "
+                        f"{self.loss_}. The weights were restored to those before this "
+                        "epoch. Lower learning_rate_init, or scale the input "
+                        "(e.g. StandardScaler)."
+                    )
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                record = {"epoch": self.n_iter_, "train_loss": self.loss_}
+                if early_stopping:
+                    record.update(self._validation_record(X_val, Y_val, y_val, sw_val))
+                self._update_no_improvement_count(early_stopping)
+                record["learning_rate"] = self._optimizer.learning_rate
+                self._optimizer.iteration_ends(self.t_)
+                record["dur"] = time.perf_counter() - tic
+                self.history_.append(record)
+                if self.verbose:
+                    self._print_epoch(record)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than tol=%f for %d "
+                            "consecutive epochs." % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f for %d "
+                            "consecutive epochs." % (self.tol, self.n_iter_no_change)
+                        )
+                    if self._optimizer.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) reached and the "
+                        "optimization hasn't converged yet." % self.max_iter,
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        if early_stopping and self._best_weights is not None:
+            net.set_weights(self._best_weights)
+
+    def _validation_record(self, X_val, Y_val, y_val, sw_val):
+        """Validation loss and score for one epoch; updates the best weights."""
+        xp = self._network.backend.xp
+        z = self._forward_logits(X_val, self._network.backend)
+        sw = None if sw_val is None else self._network.backend.asarray(sw_val, dtype=z.dtype)
+        Y_dev = self._network.backend.asarray(Y_val, dtype=z.dtype)
+        sw_sum = None if sw is None else xp.sum(sw)
+        valid_loss = float(self._loss.loss(xp, z, Y_dev, sw, sw_sum))
+        val_score = self._score_from_output(
+            self._network.backend.to_numpy(self._loss.output(xp, z)), y_val, sw_val
+        )
+        self.validation_scores_.append(val_score)
+        if val_score > self.best_validation_score_:
+            self._best_weights = self._network.get_weights()
+        return {"valid_loss": valid_loss, "valid_score": val_score}
+
+    def _update_no_improvement_count(self, early_stopping):
+        if early_stopping:
+            last = self.validation_scores_[-1]
+            if last < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if last > self.best_validation_score_:
+                self.best_validation_score_ = last
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    def _print_epoch(self, record):
+        if record["epoch"] == 1 or not getattr(self, "_printed_header", False):
+            cols = ["epoch", "train_loss"]
+            if "valid_loss" in record:
+                cols += ["valid_loss", "valid_score"]
+            cols += ["learning_rate", "dur"]
+            print("  ".join(f"{c:>13}" for c in cols))
+            print("  ".join("-" * 13 for _ in cols))
+            self._printed_header = True
+        parts = [f"{record['epoch']:>13d}", f"{record['train_loss']:>13.6f}"]
+        if "valid_loss" in record:
+            parts += [f"{record['valid_loss']:>13.6f}", f"{record['valid_score']:>13.4f}"]
+        parts += [f"{record['learning_rate']:>13.3g}", f"{record['dur']:>13.3f}"]
+        print("  ".join(parts))
+
+    # ----------------------------------------------------------------- L-BFGS
+    def _fit_lbfgs(self, X, Y, sample_weight, backend):
+        net = self._network
+        dtype = self._compute_dtype()
+        xp = backend.xp
+        X_dev = backend.asarray(X.toarray() if sp.issparse(X) else X, dtype=dtype)
+        Y_dev = backend.asarray(Y, dtype=dtype)
+        sw_dev = None if sample_weight is None else backend.asarray(sample_weight, dtype=dtype)
+        slots = [(layer, k) for layer in net.layers for k in layer.params]
+        shapes = [tuple(layer.params[k].shape) for layer, k in slots]
+        sizes = [int(np.prod(s)) for s in shapes]
+        bounds = np.cumsum([0] + sizes)
+
+        def unpack(theta):
+            for (layer, k), shape, a, b in zip(slots, shapes, bounds[:-1], bounds[1:]):
+                layer.params[k] = backend.asarray(theta[a:b].reshape(shape), dtype=dtype)
+
+        def fun(theta):
+            unpack(theta)
+            loss = self._batch_loss_and_grads(X_dev, Y_dev, sw_dev)
+            grad = np.concatenate(
+                [to_numpy(layer.grads[k]).ravel() for layer, k in slots]
+            ).astype(np.float64)
+            return float(loss), grad
+
+        theta0 = np.concatenate([to_numpy(p).ravel() for p in net.params]).astype(np.float64)
+        self.loss_curve_ = []
+
+        def callback(intermediate_result):
+            self.loss_curve_.append(float(intermediate_result.fun))
+
+        opt_res = scipy.optimize.minimize(
+            fun, theta0, method="L-BFGS-B", jac=True, callback=callback,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+        )
+        self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+        self.loss_ = float(opt_res.fun)
+        unpack(opt_res.x)
+        if not all(np.isfinite(to_numpy(p)).all() for p in net.params):
+            raise DivergenceError(
+                "Solver produced non-finite parameter weights. The input data may "
+                "contain large values and need to be preprocessed."
+            )
+
+    # ------------------------------------------------------------- predicting
+    def _forward_logits(self, X, backend):
+        """Logits for validated 2-D ``X``, in batches of PREDICT_BATCH_ROWS rows."""
+        dtype = self._compute_dtype()
+        outs = []
+        for s in gen_batches(X.shape[0], PREDICT_BATCH_ROWS):
+            Xb = X[s]
+            Xb = Xb.toarray() if sp.issparse(Xb) else Xb
+            outs.append(self._network.forward(backend.asarray(Xb, dtype=dtype)))
+        if len(outs) == 1:
+            return outs[0]
+        return backend.xp.concat(outs, axis=0)
+
+    def _forward_output(self, X, fn=None):
+        """``fn(xp, logits)`` (default: the output activation) as NumPy, in batches."""
+        backend = self._select_backend(X)
+        self._place(backend)
+        xp = backend.xp
+        fn = self._loss.output if fn is None else fn
+        outs = []
+        dtype = self._compute_dtype()
+        for s in gen_batches(X.shape[0], PREDICT_BATCH_ROWS):
+            Xb = X[s]
+            Xb = Xb.toarray() if sp.issparse(Xb) else Xb
+            z = self._network.forward(backend.asarray(Xb, dtype=dtype))
+            outs.append(backend.to_numpy(fn(xp, z)))
+        return np.concatenate(outs, axis=0) if len(outs) > 1 else outs[0]
+
+    # --------------------------------------------------------------- fitted
+    def _sync_fitted_attributes(self):
+        """Expose fitted weights as NumPy arrays (hook for subclasses)."""
+
+    def summary(self, print_fn=print):
+        """Print and return a table of layers, output shapes and parameter counts.
+
+        Parameters
+        ----------
+        print_fn : callable or None, default=print
+            Called with the table; ``None`` only returns it.
+
+        Returns
+        -------
+        table : str
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        """
+        check_is_fitted(self, "_network")
+        net = self._network
+        text = format_summary(net.summary_rows(), net.input_shape_, self._compute_dtype())
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "_network")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

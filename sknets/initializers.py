@@ -1,0 +1,63 @@
+"""Weight initialisation schemes, drawn on the host from a NumPy RandomState.
+
+Drawing on the host keeps results identical across backends: the same
+``random_state`` gives the same initial weights on NumPy and on a GPU.
+
+References
+----------
+.. [1] X. Glorot and Y. Bengio, "Understanding the difficulty of training
+   deep feedforward neural networks", AISTATS 2010.
+.. [2] K. He, X. Zhang, S. Ren and J. Sun, "Delving deep into rectifiers:
+   surpassing human-level performance on ImageNet classification", ICCV 2015.
+"""
+
+import numpy as np
+
+
+def glorot_uniform(rng, fan_in, fan_out, kernel_shape, bias_shape, factor=6.0):
+    """Glorot/Xavier uniform weights and biases, as scikit-learn's MLP draws them.
+
+    Both weights and biases are drawn from ``U(-b, b)`` with
+    ``b = sqrt(factor / (fan_in + fan_out))``; ``factor=6`` is Glorot's
+    choice, ``factor=2`` the one scikit-learn uses for logistic units.
+    The weights are drawn first, then the biases.
+
+    Parameters
+    ----------
+    rng : numpy.random.RandomState
+    fan_in, fan_out : int
+        Number of inputs and outputs of one unit.
+    kernel_shape, bias_shape : tuple of int
+    factor : float, default=6.0
+
+    Returns
+    -------
+    kernel, bias : numpy.ndarray of dtype float64
+    """
+    bound = np.sqrt(factor / (fan_in + fan_out))
+    kernel = rng.uniform(-bound, bound, kernel_shape)
+    bias = rng.uniform(-bound, bound, bias_shape)
+    return kernel, bias
+
+
+def he_uniform(rng, fan_in, fan_out, kernel_shape, bias_shape):
+    """He/Kaiming uniform weights (``U(-b, b)``, ``b = sqrt(6 / fan_in)``), zero biases.
+
+    The scheme suited to ReLU units [2]_, used by default for convolutions.
+
+    Parameters
+    ----------
+    rng : numpy.random.RandomState
+    fan_in, fan_out : int
+    kernel_shape, bias_shape : tuple of int
+
+    Returns
+    -------
+    kernel, bias : numpy.ndarray of dtype float64
+    """
+    bound = np.sqrt(6.0 / fan_in)
+    kernel = rng.uniform(-bound, bound, kernel_shape)
+    return kernel, np.zeros(bias_shape)
+
+
+INITIALIZERS = {"glorot_uniform": glorot_uniform, "he_uniform": he_uniform}

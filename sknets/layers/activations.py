@@ -1,0 +1,103 @@
+"""Element-wise activation functions as layers.
+
+Each activation is a pair of small functions in plain tables, as in
+scikit-learn's ``neural_network._base``: the forward function of the
+pre-activation ``z`` and the backward function of the cached output ``a``
+and the upstream gradient. All are written with the array-API namespace
+``xp`` only.
+"""
+
+from ._base import Layer
+
+
+def _sigmoid(xp, z):
+    # Numerically stable logistic: never evaluates exp of a large positive number.
+    e = xp.exp(-xp.abs(z))
+    return xp.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _identity(xp, z):
+    return z
+
+
+def _tanh(xp, z):
+    return xp.tanh(z)
+
+
+def _relu(xp, z):
+    return xp.maximum(z, 0.0)
+
+
+def _step(xp, z):
+    return xp.astype(z > 0, z.dtype)
+
+
+ACTIVATIONS = {
+    "identity": _identity,
+    "logistic": _sigmoid,
+    "tanh": _tanh,
+    "relu": _relu,
+    "step": _step,
+}
+
+
+def _d_identity(xp, a, dY):
+    return dY
+
+
+def _d_logistic(xp, a, dY):
+    return dY * a * (1.0 - a)
+
+
+def _d_tanh(xp, a, dY):
+    return dY * (1.0 - a * a)
+
+
+def _d_relu(xp, a, dY):
+    return xp.where(a > 0, dY, 0.0)
+
+
+def _d_step(xp, a, dY):
+    # The step function has zero derivative almost everywhere; the perceptron
+    # rule treats it as the identity (straight-through), as Rosenblatt's does.
+    return dY
+
+
+DERIVATIVES = {
+    "identity": _d_identity,
+    "logistic": _d_logistic,
+    "tanh": _d_tanh,
+    "relu": _d_relu,
+    "step": _d_step,
+}
+
+
+class Activation(Layer):
+    """Element-wise activation layer.
+
+    Parameters
+    ----------
+    name : {"identity", "logistic", "tanh", "relu", "step"}
+        ``logistic`` is the sigmoid ``1 / (1 + exp(-z))``, computed stably;
+        ``step`` is Heaviside's step ``1[z > 0]`` (the perceptron's output).
+    """
+
+    def __init__(self, name):
+        super().__init__()
+        if name not in ACTIVATIONS:
+            raise ValueError(
+                f"Unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}."
+            )
+        self.name = name
+
+    def describe(self):
+        return f"Activation({self.name})"
+
+    def forward(self, X, training=False):
+        A = ACTIVATIONS[self.name](self.xp, X)
+        if training:
+            self._cache_A = A
+        return A
+
+    def backward(self, dY):
+        return DERIVATIVES[self.name](self.xp, self._cache_A, dY)

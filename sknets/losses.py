@@ -1,0 +1,164 @@
+"""Output activations fused with their losses, computed on logits.
+
+Each loss takes the last layer's pre-activation ``z`` (the logits) of shape
+``(n_samples, n_outputs)`` and targets ``y`` of the same shape, and returns the
+mean loss (weighted by ``sample_weight`` when given) and its gradient with
+respect to ``z``. Working on logits keeps the computation stable: softmax
+cross-entropy uses the log-sum-exp trick, sigmoid cross-entropy the identity
+``log(1 + exp(-|z|))``, so no probability is ever rounded to 0 or 1 inside a
+logarithm. Every pair here is a canonical link, so the gradient is
+``(output(z) - y) / n``.
+
+Losses are averaged over samples and summed over outputs. For one output this
+equals scikit-learn's losses exactly; for several outputs scikit-learn's
+squared error also averages over outputs in the value it reports but not in
+its gradient, so sknets reports the value consistent with the gradient it
+uses (``n_outputs`` times scikit-learn's figure).
+
+References
+----------
+.. [1] C. M. Bishop, "Pattern Recognition and Machine Learning", Springer
+   2006, section 4.3.6 (canonical link functions).
+"""
+
+
+def _weighted_mean(xp, per_sample, sample_weight, sw_sum):
+    if sample_weight is None:
+        return xp.mean(per_sample)
+    return xp.sum(per_sample * sample_weight) / sw_sum
+
+
+def _scale_grad(xp, dz, sample_weight, sw_sum, n):
+    if sample_weight is None:
+        return dz / n
+    return dz * (xp.reshape(sample_weight, (-1, 1)) / sw_sum)
+
+
+def log_softmax(xp, z):
+    """Row-wise ``log(softmax(z))`` with the log-sum-exp trick."""
+    shifted = z - xp.max(z, axis=1, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+
+
+def softmax(xp, z):
+    """Row-wise softmax, stable for any logits."""
+    return xp.exp(log_softmax(xp, z))
+
+
+def sigmoid(xp, z):
+    """Logistic function ``1 / (1 + exp(-z))`` without overflow."""
+    e = xp.exp(-xp.abs(z))
+    return xp.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+class Loss:
+    """Base class: an output function and a loss on logits."""
+
+    #: scikit-learn's name for the output activation (``out_activation_``).
+    out_activation = None
+
+    def output(self, xp, z):
+        """Predictions (probabilities or values) from logits ``z``."""
+        raise NotImplementedError
+
+    def per_sample(self, xp, z, y):
+        """Loss of each sample, shape ``(n_samples,)``."""
+        raise NotImplementedError
+
+    def loss(self, xp, z, y, sample_weight=None, sw_sum=None):
+        """Mean (or ``sample_weight``-weighted mean) loss as a 0-d array."""
+        return _weighted_mean(xp, self.per_sample(xp, z, y), sample_weight, sw_sum)
+
+    def loss_and_grad(self, xp, z, y, sample_weight=None, sw_sum=None):
+        """Mean loss and its gradient with respect to ``z``.
+
+        Parameters
+        ----------
+        xp : namespace
+        z : array of shape (n_samples, n_outputs)
+            Logits.
+        y : array of shape (n_samples, n_outputs)
+            Targets (one-hot or indicator rows for classification).
+        sample_weight : array of shape (n_samples,), default=None
+        sw_sum : float or 0-d array, default=None
+            Sum of ``sample_weight`` (the normaliser); required with weights.
+
+        Returns
+        -------
+        loss : 0-d array
+        dz : array of shape (n_samples, n_outputs)
+        """
+        loss = self.loss(xp, z, y, sample_weight, sw_sum)
+        dz = _scale_grad(xp, self.output(xp, z) - y, sample_weight, sw_sum, z.shape[0])
+        return loss, dz
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax output with categorical cross-entropy (multiclass)."""
+
+    out_activation = "softmax"
+
+    def output(self, xp, z):
+        return softmax(xp, z)
+
+    def per_sample(self, xp, z, y):
+        return -xp.sum(y * log_softmax(xp, z), axis=1)
+
+    def loss_and_grad(self, xp, z, y, sample_weight=None, sw_sum=None):
+        logp = log_softmax(xp, z)
+        loss = _weighted_mean(xp, -xp.sum(y * logp, axis=1), sample_weight, sw_sum)
+        dz = _scale_grad(xp, xp.exp(logp) - y, sample_weight, sw_sum, z.shape[0])
+        return loss, dz
+
+
+class SigmoidCrossEntropy(Loss):
+    """Sigmoid outputs with binary cross-entropy (binary and multilabel)."""
+
+    out_activation = "logistic"
+
+    def output(self, xp, z):
+        return sigmoid(xp, z)
+
+    def per_sample(self, xp, z, y):
+        # log(1 + exp(z)) - y z, written to never overflow.
+        terms = xp.maximum(z, 0.0) - z * y + xp.log1p(xp.exp(-xp.abs(z)))
+        return xp.sum(terms, axis=1)
+
+
+class SquaredError(Loss):
+    """Identity output with half squared error ``0.5 * sum((z - y)**2)``."""
+
+    out_activation = "identity"
+
+    def output(self, xp, z):
+        return z
+
+    def per_sample(self, xp, z, y):
+        diff = z - y
+        return 0.5 * xp.sum(diff * diff, axis=1)
+
+
+class PoissonDeviance(Loss):
+    """Exponential output with half Poisson deviance (log link).
+
+    Per sample ``sum(y log(y / mu) - y + mu)`` with ``mu = exp(z)`` and
+    ``0 log 0 = 0``, as scikit-learn's ``loss="poisson"``.
+    """
+
+    out_activation = "exp"
+
+    def output(self, xp, z):
+        return xp.exp(z)
+
+    def per_sample(self, xp, z, y):
+        safe_y = xp.where(y > 0, y, 1.0)
+        ylogy = xp.where(y > 0, y * xp.log(safe_y), 0.0)
+        return xp.sum(ylogy - y * z - y + xp.exp(z), axis=1)
+
+
+LOSSES = {
+    "softmax_cross_entropy": SoftmaxCrossEntropy,
+    "sigmoid_cross_entropy": SigmoidCrossEntropy,
+    "squared_error": SquaredError,
+    "poisson": PoissonDeviance,
+}

@@ -1,0 +1,565 @@
+"""Multilayer perceptrons trained by back-propagation.
+
+Drop-in replacements for :class:`sklearn.neural_network.MLPClassifier` and
+:class:`sklearn.neural_network.MLPRegressor`: the same parameters, defaults,
+fitted attributes and methods, plus ``backend`` (NumPy or CuPy), ``dtype``
+(float32 by default), mini-batched prediction, a per-epoch ``history_``,
+``summary()`` and a clear error when training diverges.
+
+References
+----------
+.. [1] D. E. Rumelhart, G. E. Hinton and R. J. Williams, "Learning
+   representations by back-propagating errors", Nature 323, 1986.
+.. [2] X. Glorot and Y. Bengio, "Understanding the difficulty of training
+   deep feedforward neural networks", AISTATS 2010.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ._base import _STOCHASTIC_SOLVERS, BaseNetwork
+from .backend import to_numpy
+from .layers import Activation, Dense
+from .losses import (PoissonDeviance, SigmoidCrossEntropy, SoftmaxCrossEntropy,
+                     SquaredError, log_softmax)
+
+_SHARED_PARAMS_DOC = """
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units in the ith hidden layer.
+
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation of the hidden layers.
+
+    solver : {"lbfgs", "sgd", "adam"}, default="adam"
+        Weight optimizer: L-BFGS-B through :func:`scipy.optimize.minimize`,
+        stochastic gradient descent (with momentum), or Adam.
+
+    alpha : float, default=0.0001
+        Strength of the L2 penalty on the weights (not the biases), divided by
+        the number (or total weight) of samples in each batch.
+
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; ``"auto"`` is ``min(200, n_samples)``. Ignored by lbfgs.
+
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Step-size schedule for ``solver="sgd"`` (scikit-learn's meanings).
+
+    learning_rate_init : float, default=0.001
+        Initial step size (sgd, adam).
+
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+
+    max_iter : int, default=200
+        Maximum number of epochs (sgd, adam) or iterations (lbfgs).
+
+    shuffle : bool, default=True
+        Shuffle the samples before each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initial weights, the shuffling and the validation split.
+
+    tol : float, default=1e-4
+        Improvement below which an epoch counts as no progress.
+
+    verbose : bool or int, default=False
+        Print a table row per epoch (epoch, losses, score, learning rate, seconds).
+
+    warm_start : bool, default=False
+        Continue from the previous fit's weights.
+
+    momentum : float, default=0.9
+        Momentum of SGD, in [0, 1].
+
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with SGD.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when its score
+        does not improve by ``tol`` for ``n_iter_no_change`` epochs; the best
+        weights seen on it are restored at the end.
+
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's decay rates of the first and second moment estimates.
+
+    epsilon : float, default=1e-8
+        Adam's numerical stability term.
+
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping (sgd, adam).
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations (lbfgs).
+
+    backend : {"numpy", "cupy", "auto"} or None, default=None
+        Array backend; ``None`` uses ``sknets.get_config()["backend"]``.
+
+    dtype : {"float32", "float64"}, default="float32"
+        Floating type of the computation; float64 for exact comparisons.
+"""
+
+_SHARED_ATTRS_DOC = """
+    loss_ : float
+        The loss (with the L2 term) at the end of the last epoch.
+
+    best_loss_ : float or None
+        Minimum training loss seen (None with early stopping).
+
+    loss_curve_ : list of float
+        Training loss at the end of each epoch (each iteration for lbfgs).
+
+    validation_scores_ : list of float or None
+        Validation score per epoch with ``early_stopping=True``.
+
+    best_validation_score_ : float or None
+        Best validation score with ``early_stopping=True``.
+
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``train_loss``, ``valid_loss`` and
+        ``valid_score`` (with early stopping), ``learning_rate``, ``dur`` (s).
+
+    t_ : int
+        Number of training samples seen by the optimizer.
+
+    coefs_ : list of ndarray of shape (n_units_in, n_units_out)
+        Weight matrix of each layer, as NumPy arrays.
+
+    intercepts_ : list of ndarray of shape (n_units_out,)
+        Bias vector of each layer, as NumPy arrays.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during fit (only when X has string column names).
+
+    n_iter_ : int
+        Number of epochs (iterations for lbfgs) run.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Output activation.
+"""
+
+
+def _fill_doc(cls):
+    cls.__doc__ = cls.__doc__.replace("%(params)s", _SHARED_PARAMS_DOC.strip("\n")).replace(
+        "%(attrs)s", _SHARED_ATTRS_DOC.strip("\n"))
+    return cls
+
+
+class BaseMLP(BaseNetwork):
+    """Shared parts of the MLP classifier and regressor (not for direct use)."""
+
+    _parameter_constraints: dict = {
+        **BaseNetwork._parameter_constraints,
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+    }
+
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if any(int(s) != s or s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return [int(s) for s in sizes]
+
+    def _build_layers(self, input_shape, n_outputs):
+        # scikit-learn draws every layer with Glorot's factor 2 for logistic units.
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        layers = []
+        for units in self._hidden_layer_sizes():
+            layers += [Dense(units, init_factor=factor), Activation(self.activation)]
+        layers.append(Dense(n_outputs, init_factor=factor))
+        return layers
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        self._hidden_layer_sizes()
+        return super()._fit(X, y, sample_weight=sample_weight, incremental=incremental)
+
+    def _sync_fitted_attributes(self):
+        dense = [layer for layer in self._network.layers if isinstance(layer, Dense)]
+        self.coefs_ = [to_numpy(layer.params["W"]) for layer in dense]
+        self.intercepts_ = [to_numpy(layer.params["b"]) for layer in dense]
+        self.n_layers_ = len(dense) + 1
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        return True
+
+    def _validated_X(self, X):
+        return validate_data(self, X, accept_sparse=["csr", "csc"],
+                             dtype=(np.float64, np.float32), reset=False)
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; converted to ``dtype`` for the computation.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets (class labels, or indicator rows for multilabel).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            On NaN/inf input, invalid hyper-parameters, a single class, or
+            divergence (:class:`~sknets.exceptions.DivergenceError`).
+        """
+        self._validate_params()
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+
+@_fill_doc
+class MLPClassifierScratch(ClassifierMixin, BaseMLP):
+    """Multi-layer perceptron classifier, written from scratch.
+
+    A drop-in for :class:`sklearn.neural_network.MLPClassifier`. The output is
+    a softmax over classes with cross-entropy (multiclass), or one sigmoid per
+    output with binary cross-entropy (binary and multilabel), both computed on
+    logits.
+
+    Parameters
+    ----------
+%(params)s
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray
+        Class labels.
+
+%(attrs)s
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : the scikit-learn counterpart.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknets import MLPClassifierScratch
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifierScratch(max_iter=50, random_state=0).fit(X / 16, y)
+    >>> clf.score(X / 16, y) > 0.95
+    True
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000, backend=None, dtype="float32"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.backend = backend
+        self.dtype = dtype
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as "
+                        f"in the previous call to fit. Previously got {self.classes_}, "
+                        f"`y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{self.classes_}. 'y' has {classes}."
+                )
+        if self._label_binarizer.y_type_ != "multilabel-indicator" and len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {self.classes_[0]!r}."
+            )
+        Y = self._label_binarizer.transform(y)
+        return X, Y
+
+    def _make_loss(self, Y):
+        if self._label_binarizer.y_type_ == "multiclass":
+            return SoftmaxCrossEntropy()
+        return SigmoidCrossEntropy()
+
+    def _decode_targets(self, Y):
+        return self._label_binarizer.inverse_transform(Y.ravel() if Y.shape[1] == 1 else Y)
+
+    def _labels_from_output(self, out):
+        if self.n_outputs_ == 1:
+            out = out.ravel()
+        return self._label_binarizer.inverse_transform(out)
+
+    def _score_from_output(self, out, y, sample_weight):
+        return accuracy_score(y, self._labels_from_output(out), sample_weight=sample_weight)
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_from_output(self._forward_output(X), y, sample_weight)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array of shape (n_classes,), default=None
+            All classes across calls; required on the first call.
+
+        Returns
+        -------
+        self : object
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Predicted labels (indicator rows for multilabel).
+        """
+        check_is_fitted(self)
+        return self._labels_from_output(self._forward_output(self._validated_X(X)))
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        out = self._forward_output(self._validated_X(X))
+        if self.n_outputs_ == 1:
+            p = out.ravel()
+            return np.vstack([1 - p, p]).T
+        return out
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities, computed stably from logits.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = self._validated_X(X)
+        if self.out_activation_ == "softmax":
+            return self._forward_output(X, fn=log_softmax)
+        z = self._forward_output(X, fn=lambda xp, z: z)
+        log_p = -np.logaddexp(0, -z)      # log sigmoid(z)
+        log_1mp = -np.logaddexp(0, z)     # log (1 - sigmoid(z))
+        if self.n_outputs_ == 1:
+            return np.hstack([log_1mp, log_p])
+        return log_p
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+@_fill_doc
+class MLPRegressorScratch(RegressorMixin, BaseMLP):
+    """Multi-layer perceptron regressor, written from scratch.
+
+    A drop-in for :class:`sklearn.neural_network.MLPRegressor`: identity
+    output with half squared error, or exponential output with half Poisson
+    deviance.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        Loss to minimise. With several outputs the squared error is summed
+        over outputs (see :mod:`sknets.losses`).
+
+%(params)s
+
+    Attributes
+    ----------
+%(attrs)s
+
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : the scikit-learn counterpart.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseMLP._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000, backend=None, dtype="float32"):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.backend = backend
+        self.dtype = dtype
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "Some value(s) of y are negative which is not allowed for Poisson regression."
+            )
+        return X, y
+
+    def _make_loss(self, Y):
+        return PoissonDeviance() if self.loss == "poisson" else SquaredError()
+
+    def _decode_targets(self, Y):
+        return Y.ravel() if Y.shape[1] == 1 else Y
+
+    def _score_from_output(self, out, y, sample_weight):
+        if not np.isfinite(out).all():
+            return np.nan
+        return r2_score(y, self._decode_targets(out), sample_weight=sample_weight)
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_from_output(self._forward_output(X), y, sample_weight)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict target values.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        check_is_fitted(self)
+        return self._decode_targets(self._forward_output(self._validated_X(X)))

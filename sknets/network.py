@@ -1,0 +1,144 @@
+"""A sequential network: layers applied in order, gradients in reverse."""
+
+from .backend import get_backend
+
+
+class Sequential:
+    """A stack of layers.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        Applied in order by :meth:`forward`.
+
+    Attributes
+    ----------
+    input_shape_, output_shape_ : tuple of int
+        One sample's input and output shape, set by :meth:`build`.
+    """
+
+    def __init__(self, layers):
+        self.layers = list(layers)
+        self.backend = None
+
+    def build(self, input_shape, backend, dtype, rng):
+        """Create every layer's parameters, in order, from ``rng``.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            One sample's input shape.
+        backend : Backend
+        dtype : numpy dtype
+        rng : numpy.random.RandomState
+
+        Returns
+        -------
+        self
+        """
+        self.backend = backend
+        self.input_shape_ = tuple(input_shape)
+        shape = self.input_shape_
+        seen_params = False
+        for layer in self.layers:
+            shape = layer.build(shape, backend, dtype, rng)
+            # No layer needs the gradient of the network's own input.
+            layer.need_input_grad = seen_params
+            seen_params = seen_params or bool(layer.params)
+        self.output_shape_ = shape
+        return self
+
+    def forward(self, X, training=False):
+        """Output of the last layer for a batch ``X``."""
+        for layer in self.layers:
+            X = layer.forward(X, training=training)
+        return X
+
+    def backward(self, dY):
+        """Back-propagate ``dY`` (gradient w.r.t. the output); fills ``grads``."""
+        for layer in reversed(self.layers):
+            dY = layer.backward(dY)
+            if not layer.need_input_grad:
+                break
+        return dY
+
+    @property
+    def params(self):
+        """All trainable arrays, layer by layer (list, updated in place)."""
+        return [p for layer in self.layers for p in layer.params.values()]
+
+    @property
+    def grads(self):
+        """Gradients matching :attr:`params`, after :meth:`backward`."""
+        return [layer.grads[k] for layer in self.layers for k in layer.params]
+
+    @property
+    def n_params(self):
+        return sum(layer.n_params for layer in self.layers)
+
+    def to(self, backend):
+        """Move every layer to ``backend`` (a :class:`Backend` or a name)."""
+        if isinstance(backend, str) or backend is None:
+            backend = get_backend(backend)
+        for layer in self.layers:
+            layer.to(backend)
+        self.backend = backend
+        return self
+
+    def get_weights(self):
+        """Copy of all parameters, on the backend (for snapshots)."""
+        xp = self.backend.xp
+        return [xp.asarray(p, copy=True) for p in self.params]
+
+    def set_weights(self, weights):
+        """Restore parameters saved by :meth:`get_weights` (copied again)."""
+        xp = self.backend.xp
+        it = iter(weights)
+        for layer in self.layers:
+            for k in layer.params:
+                layer.params[k] = xp.asarray(self.backend.asarray(next(it)), copy=True)
+
+    def summary_rows(self):
+        """``(layer, output shape, parameter count)`` for each layer."""
+        return [(layer.describe(), layer.output_shape_, layer.n_params)
+                for layer in self.layers]
+
+    def __getstate__(self):
+        state = dict(vars(self))
+        state["backend"] = None if self.backend is None else get_backend("numpy")
+        return state
+
+
+def format_summary(rows, input_shape, dtype):
+    """Render a model summary table (Keras' ``model.summary()`` style).
+
+    Parameters
+    ----------
+    rows : list of (str, tuple, int)
+        Layer description, one sample's output shape, parameter count.
+    input_shape : tuple of int
+        One sample's input shape.
+    dtype : numpy dtype
+        Parameter dtype, for the memory the weights take.
+
+    Returns
+    -------
+    str
+    """
+    import numpy as np
+
+    def shape_str(shape):
+        return str((None,) + tuple(shape)).replace(",)", ")")
+
+    table = [("Layer", "Output shape", "Param #"), ("Input", shape_str(input_shape), "0")]
+    table += [(name, shape_str(shape), f"{n:,}") for name, shape, n in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(3)]
+    line = "-" * (sum(widths) + 6)
+    fmt = f"{{:<{widths[0]}}}   {{:<{widths[1]}}}   {{:>{widths[2]}}}"
+    out = [fmt.format(*table[0]), line] + [fmt.format(*r) for r in table[1:]]
+    total = sum(n for _, _, n in rows)
+    nbytes = total * np.dtype(dtype).itemsize
+    out += [line, f"Total params: {total:,}", f"Trainable params: {total:,}",
+            f"Non-trainable params: 0",
+            f"Weights memory: {nbytes / 1024:,.1f} KiB ({np.dtype(dtype).name})"]
+    return "\n".join(out)

@@ -1,0 +1,174 @@
+"""Stochastic optimizers that update parameters in place.
+
+The update rules and learning-rate schedules follow scikit-learn's
+``neural_network._stochastic_optimizers`` so that a given ``random_state``
+trains the same way. State arrays (velocities, moments) live on the same
+backend as the parameters.
+
+References
+----------
+.. [1] I. Sutskever, J. Martens, G. Dahl and G. Hinton, "On the importance of
+   initialization and momentum in deep learning", ICML 2013 (Nesterov).
+.. [2] D. P. Kingma and J. Ba, "Adam: A method for stochastic optimization",
+   ICLR 2015.
+"""
+
+import math
+
+from .backend import to_numpy
+
+
+class BaseOptimizer:
+    """Shared learning-rate bookkeeping.
+
+    Parameters
+    ----------
+    learning_rate_init : float
+        Initial step size.
+    """
+
+    def __init__(self, learning_rate_init=0.001):
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+
+    def update_params(self, params, grads):
+        """Update each array of ``params`` in place from ``grads``."""
+        raise NotImplementedError
+
+    def iteration_ends(self, time_step):
+        """Hook at the end of an epoch; ``time_step`` counts samples seen."""
+
+    def trigger_stopping(self, msg, verbose):
+        """Called when training stalls; return True to stop training."""
+        if verbose:
+            print(msg + " Stopping.")
+        return True
+
+    def _state_arrays(self):
+        return []
+
+    def to(self, backend):
+        """Move the optimizer state to ``backend``."""
+        for name in self._state_arrays():
+            setattr(self, name, [backend.asarray(a) for a in getattr(self, name)])
+        return self
+
+    def __getstate__(self):
+        state = dict(vars(self))
+        for name in self._state_arrays():
+            state[name] = [to_numpy(a).copy() for a in state[name]]
+        return state
+
+
+class SGD(BaseOptimizer):
+    """Stochastic gradient descent with momentum and learning-rate schedules.
+
+    Parameters
+    ----------
+    params : list of arrays
+        The parameters to optimize (used for the state's shapes).
+    learning_rate_init : float, default=0.1
+    lr_schedule : {"constant", "invscaling", "adaptive"}, default="constant"
+        ``invscaling`` sets ``lr = learning_rate_init / (t + 1) ** power_t``
+        after each epoch (``t`` samples seen); ``adaptive`` divides the rate by
+        5 each time training stalls, until it falls below ``1e-6``.
+    momentum : float, default=0.9
+    nesterov : bool, default=True
+        Use Nesterov's momentum.
+    power_t : float, default=0.5
+    """
+
+    def __init__(self, params, learning_rate_init=0.1, lr_schedule="constant",
+                 momentum=0.9, nesterov=True, power_t=0.5):
+        super().__init__(learning_rate_init)
+        self.lr_schedule = lr_schedule
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.power_t = power_t
+        self.velocities = [_zeros_like(p) for p in params]
+
+    def _state_arrays(self):
+        return ["velocities"]
+
+    def iteration_ends(self, time_step):
+        if self.lr_schedule == "invscaling":
+            self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self, msg, verbose):
+        if self.lr_schedule != "adaptive":
+            return super().trigger_stopping(msg, verbose)
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + f" Setting learning rate to {self.learning_rate:f}")
+        return False
+
+    def update_params(self, params, grads):
+        lr, mu = self.learning_rate, self.momentum
+        for p, v, g in zip(params, self.velocities, grads):
+            v *= mu
+            v -= lr * g
+            if self.nesterov:
+                p += mu * v - lr * g
+            else:
+                p += v
+
+
+class Adam(BaseOptimizer):
+    """Adam: adaptive moment estimation [2]_.
+
+    Parameters
+    ----------
+    params : list of arrays
+    learning_rate_init : float, default=0.001
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of the first and second moment estimates.
+    epsilon : float, default=1e-8
+        Numerical stability term.
+    """
+
+    def __init__(self, params, learning_rate_init=0.001, beta_1=0.9,
+                 beta_2=0.999, epsilon=1e-8):
+        super().__init__(learning_rate_init)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.t = 0
+        self.ms = [_zeros_like(p) for p in params]
+        self.vs = [_zeros_like(p) for p in params]
+
+    def _state_arrays(self):
+        return ["ms", "vs"]
+
+    def update_params(self, params, grads):
+        self.t += 1
+        b1, b2 = self.beta_1, self.beta_2
+        self.learning_rate = (
+            self.learning_rate_init
+            * math.sqrt(1 - b2**self.t)
+            / (1 - b1**self.t)
+        )
+        lr, eps = self.learning_rate, self.epsilon
+        for p, m, v, g in zip(params, self.ms, self.vs, grads):
+            xp = _namespace(p)
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * (g * g)
+            p -= lr * m / (xp.sqrt(v) + eps)
+
+
+def _namespace(a):
+    from array_api_compat import array_namespace
+
+    return array_namespace(a)
+
+
+def _zeros_like(a):
+    return _namespace(a).zeros_like(a)
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
