@@ -106,6 +106,15 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
         """The backend to compute on for input ``X``."""
         return get_backend(self.backend)
 
+    def _check_solver(self):
+        """True for stochastic solvers; ``AttributeError`` hides ``partial_fit`` otherwise."""
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        return True
+
     def _place(self, backend):
         """Make sure the network and optimizer state live on ``backend``."""
         self._network.to(backend)
@@ -243,6 +252,8 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
         batches = list(gen_batches(n_samples, batch_size))
 
         try:
+            # As scikit-learn: n_iter_ counts the epochs of this call only.
+            self.n_iter_ = 0
             for _ in range(self.max_iter):
                 tic = time.perf_counter()
                 snapshot = net.get_weights()
@@ -281,7 +292,7 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
                     )
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
-                record = {"epoch": self.n_iter_, "train_loss": self.loss_}
+                record = {"epoch": len(self.loss_curve_), "train_loss": self.loss_}
                 if early_stopping:
                     record.update(self._validation_record(X_val, Y_val, y_val, sw_val))
                 self._update_no_improvement_count(early_stopping)
