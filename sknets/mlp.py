@@ -17,19 +17,17 @@ References
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.metrics import accuracy_score, r2_score
-from sklearn.preprocessing import LabelBinarizer
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._base import _STOCHASTIC_SOLVERS, BaseNetwork
+from ._base import BaseNetwork
+from ._classifier import NetworkClassifierMixin
 from .backend import to_numpy
 from .layers import Activation, Dense
-from .losses import (PoissonDeviance, SigmoidCrossEntropy, SoftmaxCrossEntropy,
-                     SquaredError, log_softmax)
+from .losses import PoissonDeviance, SquaredError
 
 _SHARED_PARAMS_DOC = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
@@ -201,14 +199,6 @@ class BaseMLP(BaseNetwork):
         self.intercepts_ = [to_numpy(layer.params["b"]) for layer in dense]
         self.n_layers_ = len(dense) + 1
 
-    def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
-            raise AttributeError(
-                "partial_fit is only available for stochastic optimizers. "
-                f"{self.solver} is not stochastic."
-            )
-        return True
-
     def _validated_X(self, X):
         return validate_data(self, X, accept_sparse=["csr", "csc"],
                              dtype=(np.float64, np.float32), reset=False)
@@ -241,7 +231,7 @@ class BaseMLP(BaseNetwork):
 
 
 @_fill_doc
-class MLPClassifierScratch(ClassifierMixin, BaseMLP):
+class MLPClassifierScratch(NetworkClassifierMixin, BaseMLP):
     """Multi-layer perceptron classifier, written from scratch.
 
     A drop-in for :class:`sklearn.neural_network.MLPClassifier`. The output is
@@ -306,142 +296,6 @@ class MLPClassifierScratch(ClassifierMixin, BaseMLP):
         self.max_fun = max_fun
         self.backend = backend
         self.dtype = dtype
-
-    def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             dtype=(np.float64, np.float32), reset=reset)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
-            self.classes_ = self._label_binarizer.classes_
-        else:
-            classes = unique_labels(y)
-            if self.warm_start:
-                if set(classes) != set(self.classes_):
-                    raise ValueError(
-                        "warm_start can only be used where `y` has the same classes as "
-                        f"in the previous call to fit. Previously got {self.classes_}, "
-                        f"`y` has {classes}"
-                    )
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError(
-                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
-                    f"{self.classes_}. 'y' has {classes}."
-                )
-        if self._label_binarizer.y_type_ != "multilabel-indicator" and len(self.classes_) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the "
-                f"data, but the data contains only one class: {self.classes_[0]!r}."
-            )
-        Y = self._label_binarizer.transform(y)
-        return X, Y
-
-    def _make_loss(self, Y):
-        if self._label_binarizer.y_type_ == "multiclass":
-            return SoftmaxCrossEntropy()
-        return SigmoidCrossEntropy()
-
-    def _decode_targets(self, Y):
-        return self._label_binarizer.inverse_transform(Y.ravel() if Y.shape[1] == 1 else Y)
-
-    def _labels_from_output(self, out):
-        if self.n_outputs_ == 1:
-            out = out.ravel()
-        return self._label_binarizer.inverse_transform(out)
-
-    def _score_from_output(self, out, y, sample_weight):
-        return accuracy_score(y, self._labels_from_output(out), sample_weight=sample_weight)
-
-    def _score(self, X, y, sample_weight=None):
-        return self._score_from_output(self._forward_output(X), y, sample_weight)
-
-    @available_if(lambda est: est._check_solver())
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """Update the model with one epoch over the given data.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
-        classes : array of shape (n_classes,), default=None
-            All classes across calls; required on the first call.
-
-        Returns
-        -------
-        self : object
-        """
-        if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def predict(self, X):
-        """Predict class labels.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            Predicted labels (indicator rows for multilabel).
-        """
-        check_is_fitted(self)
-        return self._labels_from_output(self._forward_output(self._validated_X(X)))
-
-    def predict_proba(self, X):
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities in the order of ``classes_``.
-        """
-        check_is_fitted(self)
-        out = self._forward_output(self._validated_X(X))
-        if self.n_outputs_ == 1:
-            p = out.ravel()
-            return np.vstack([1 - p, p]).T
-        return out
-
-    def predict_log_proba(self, X):
-        """Logarithm of the class probabilities, computed stably from logits.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        X = self._validated_X(X)
-        if self.out_activation_ == "softmax":
-            return self._forward_output(X, fn=log_softmax)
-        z = self._forward_output(X, fn=lambda xp, z: z)
-        log_p = -np.logaddexp(0, -z)      # log sigmoid(z)
-        log_1mp = -np.logaddexp(0, z)     # log (1 - sigmoid(z))
-        if self.n_outputs_ == 1:
-            return np.hstack([log_1mp, log_p])
-        return log_p
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
-        return tags
 
 
 @_fill_doc

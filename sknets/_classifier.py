@@ -1,0 +1,173 @@
+"""Classification plumbing shared by the network classifiers.
+
+:class:`NetworkClassifierMixin` turns a :class:`~sknets._base.BaseNetwork`
+into a scikit-learn classifier: labels are encoded with a
+:class:`~sklearn.preprocessing.LabelBinarizer` (one-hot for multiclass, one
+column for binary, indicator rows for multilabel), the loss is softmax
+cross-entropy (multiclass) or sigmoid cross-entropy (binary, multilabel), and
+``predict``, ``predict_proba``, ``predict_log_proba``, ``partial_fit`` and
+``score`` follow :class:`sklearn.neural_network.MLPClassifier`.
+
+Used by :class:`~sknets.MLPClassifierScratch` and
+:class:`~sknets.ConvNetClassifier`; the network estimator provides
+``_validated_X(X)`` (validation at predict time) and may override
+``_validate_X_y(X, y, reset)`` (validation at fit time).
+"""
+
+import numpy as np
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from .losses import SigmoidCrossEntropy, SoftmaxCrossEntropy, log_softmax
+
+
+class NetworkClassifierMixin(ClassifierMixin):
+    """Label encoding, loss choice and prediction methods of network classifiers.
+
+    Put it before the network base class:
+    ``class MyClassifier(NetworkClassifierMixin, BaseNetwork)``.
+    """
+
+    def _validate_X_y(self, X, y, reset):
+        """Validate training ``X`` (2-D, dense or sparse) and ``y``."""
+        return validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=(np.float64, np.float32), reset=reset)
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = self._validate_X_y(X, y, reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as "
+                        f"in the previous call to fit. Previously got {self.classes_}, "
+                        f"`y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{self.classes_}. 'y' has {classes}."
+                )
+        if self._label_binarizer.y_type_ != "multilabel-indicator" and len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {self.classes_[0]!r}."
+            )
+        Y = self._label_binarizer.transform(y)
+        return X, Y
+
+    def _make_loss(self, Y):
+        if self._label_binarizer.y_type_ == "multiclass":
+            return SoftmaxCrossEntropy()
+        return SigmoidCrossEntropy()
+
+    def _decode_targets(self, Y):
+        return self._label_binarizer.inverse_transform(Y.ravel() if Y.shape[1] == 1 else Y)
+
+    def _labels_from_output(self, out):
+        if self.n_outputs_ == 1:
+            out = out.ravel()
+        return self._label_binarizer.inverse_transform(out)
+
+    def _score_from_output(self, out, y, sample_weight):
+        return accuracy_score(y, self._labels_from_output(out), sample_weight=sample_weight)
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_from_output(self._forward_output(X), y, sample_weight)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array of shape (n_classes,), default=None
+            All classes across calls; required on the first call.
+
+        Returns
+        -------
+        self : object
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Predicted labels (indicator rows for multilabel).
+        """
+        check_is_fitted(self)
+        return self._labels_from_output(self._forward_output(self._validated_X(X)))
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        out = self._forward_output(self._validated_X(X))
+        if self.n_outputs_ == 1:
+            p = out.ravel()
+            return np.vstack([1 - p, p]).T
+        return out
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities, computed stably from logits.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = self._validated_X(X)
+        if self.out_activation_ == "softmax":
+            return self._forward_output(X, fn=log_softmax)
+        z = self._forward_output(X, fn=lambda xp, z: z)
+        log_p = -np.logaddexp(0, -z)      # log sigmoid(z)
+        log_1mp = -np.logaddexp(0, z)     # log (1 - sigmoid(z))
+        if self.n_outputs_ == 1:
+            return np.hstack([log_1mp, log_p])
+        return log_p
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
