@@ -100,6 +100,50 @@ class Backend:
         """Copy a backend array to a NumPy array on the host."""
         return to_numpy(a)
 
+    def sliding_windows(self, x, window, stride):
+        """Windows over the two spatial axes of a channels-last batch.
+
+        The im2col building block of convolution and pooling. On NumPy and
+        CuPy the result is a strided *view* (``as_strided``: no copy); any
+        other array-API namespace gets a copy built by a loop over the
+        ``kh * kw`` kernel offsets with standard slicing and ``xp.stack``.
+
+        Parameters
+        ----------
+        x : array of shape (n_samples, height, width, channels)
+            Already padded input.
+        window : (int, int)
+            Window height and width ``(kh, kw)``.
+        stride : (int, int)
+            Step between windows along height and width.
+
+        Returns
+        -------
+        windows : array of shape (n_samples, out_h, out_w, kh, kw, channels)
+            ``windows[n, i, j, a, b, c] == x[n, i*sh + a, j*sw + b, c]`` with
+            ``out_h = (height - kh) // sh + 1`` (likewise ``out_w``). Treat
+            it as read-only.
+        """
+        n, h, w, c = x.shape
+        (kh, kw), (sh, sw) = window, stride
+        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        shape = (n, oh, ow, kh, kw, c)
+        if self.name in ("numpy", "cupy"):
+            if self.name == "numpy":
+                from numpy.lib.stride_tricks import as_strided
+            else:  # pragma: no cover - needs a GPU
+                from cupy.lib.stride_tricks import as_strided
+            s0, s1, s2, s3 = x.strides
+            return as_strided(x, shape, (s0, s1 * sh, s2 * sw, s1, s2, s3),
+                              writeable=False)
+        xp = self.xp
+        rows = [
+            xp.stack([x[:, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw, :]
+                      for b in range(kw)], axis=3)
+            for a in range(kh)
+        ]
+        return xp.stack(rows, axis=3)
+
 
 def _is_namespace_array(a, xp):
     try:
