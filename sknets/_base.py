@@ -28,7 +28,10 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from ._display import EpochTable, mark_best
+from ._interrupt import DeferredInterrupt
 from .backend import get_backend, to_numpy
+from .callbacks import CallbackSupportMixin, FitTasks, with_callbacks
 from .exceptions import DivergenceError
 from .network import Sequential, format_summary
 from .optimizers import OPTIMIZERS
@@ -39,7 +42,7 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 PREDICT_BATCH_ROWS = 2048
 
 
-class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
+class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the sknets network estimators (not for direct use).
 
     Holds the training parameters shared by every estimator, with
@@ -122,7 +125,9 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
             self._optimizer.to(backend)
 
     # ------------------------------------------------------------------- fit
+    @with_callbacks
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        X_in, y_in = X, y  # what callbacks see (e.g. ScoringMonitor scores on them)
         first_pass = not hasattr(self, "_network") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
@@ -141,10 +146,13 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
             self._place(backend)
 
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, sample_weight, backend, incremental)
+            tasks = FitTasks(self, X_in, y_in, sample_weight, 1 if incremental else self.max_iter)
+            self._fit_stochastic(X, Y, sample_weight, backend, incremental, tasks)
         else:
-            self._fit_lbfgs(X, Y, sample_weight, backend)
+            tasks = FitTasks(self, X_in, y_in, sample_weight, None)
+            self._fit_lbfgs(X, Y, sample_weight, backend, tasks)
         self._sync_fitted_attributes()
+        tasks.end()
         return self
 
     def _initialize(self, X, Y, backend):
@@ -203,7 +211,7 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
-    def _fit_stochastic(self, X, Y, sample_weight, backend, incremental):
+    def _fit_stochastic(self, X, Y, sample_weight, backend, incremental, tasks=None):
         net = self._network
         xp = backend.xp
         dtype = self._compute_dtype()
@@ -250,7 +258,12 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
         sw_dev = None if sw_train is None else backend.asarray(sw_train, dtype=dtype)
         sample_idx = np.arange(n_samples)
         batches = list(gen_batches(n_samples, batch_size))
+        tasks = FitTasks(self, None, None, None, 0) if tasks is None else tasks
+        display = EpochTable() if self.verbose else None
+        self.stop_reason_ = None
+        interrupted = False
 
+        interrupt = DeferredInterrupt().install()  # Ctrl-C: stop after the current batch
         try:
             # As scikit-learn: n_iter_ counts the epochs of this call only.
             self.n_iter_ = 0
@@ -260,8 +273,10 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
                     idx_dev = None if sparse_X else backend.asarray(sample_idx)
+                epoch_ctx = tasks.epoch_begin(len(batches))
                 accumulated = 0.0
                 for s in batches:
+                    batch_ctx = tasks.batch_begin(epoch_ctx)
                     if sparse_X:
                         rows = sample_idx[s]
                         Xb = backend.asarray(X_dev[rows].toarray(), dtype=dtype)
@@ -278,6 +293,9 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
                     batch_loss = self._batch_loss_and_grads(Xb, Yb, swb)
                     accumulated = accumulated + batch_loss * (s.stop - s.start)
                     self._optimizer.update_params(net.params, net.grads)
+                    tasks.batch_end(batch_ctx)
+                    if interrupt.requested:
+                        raise KeyboardInterrupt
 
                 self.n_iter_ += 1
                 self.loss_ = float(accumulated) / n_samples
@@ -299,9 +317,13 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
                 record["learning_rate"] = self._optimizer.learning_rate
                 self._optimizer.iteration_ends(self.t_)
                 record["dur"] = time.perf_counter() - tic
+                mark_best(record, self.history_)
                 self.history_.append(record)
-                if self.verbose:
-                    self._print_epoch(record)
+                if display is not None:
+                    display.print_epoch(record)
+                if tasks.epoch_end(epoch_ctx):
+                    self.stop_reason_ = "a callback asked to stop."
+                    break
 
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
@@ -314,22 +336,45 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
                             "Training loss did not improve more than tol=%f for %d "
                             "consecutive epochs." % (self.tol, self.n_iter_no_change)
                         )
-                    if self._optimizer.trigger_stopping(msg, self.verbose):
+                    if self._optimizer.trigger_stopping(msg, False):
+                        self.stop_reason_ = msg
                         break
                     self._no_improvement_count = 0
                 if incremental:
+                    self.stop_reason_ = "partial_fit runs one epoch."
                     break
                 if self.n_iter_ == self.max_iter:
+                    self.stop_reason_ = f"max_iter={self.max_iter} epochs reached."
                     warnings.warn(
                         "Stochastic Optimizer: Maximum iterations (%d) reached and the "
                         "optimization hasn't converged yet." % self.max_iter,
                         ConvergenceWarning,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            interrupted = True
+            self.stop_reason_ = "interrupted by the user (KeyboardInterrupt)."
+        finally:
+            interrupt.uninstall()
 
-        if early_stopping and self._best_weights is not None:
+        restored = early_stopping and self._best_weights is not None
+        if restored:
             net.set_weights(self._best_weights)
+        self._end_of_training(display, early_stopping, restored, interrupted)
+
+    def _end_of_training(self, display, early_stopping, restored, interrupted):
+        """Set ``best_epoch_``; report the stop (table line, warning on Ctrl-C)."""
+        flag = "valid_score_best" if early_stopping else "train_loss_best"
+        best = [h["epoch"] for h in self.history_ if h.get(flag)]
+        self.best_epoch_ = best[-1] if best else None
+        last = self.history_[-1]["epoch"] if self.history_ else 0
+        message = f"Stopped after epoch {last}: {self.stop_reason_}"
+        if restored:
+            message += f" Restored the best weights, from epoch {self.best_epoch_}."
+        if display is not None:
+            display.print_message(message)
+        if interrupted:
+            warnings.warn(f"Training {message[0].lower()}{message[1:]} The model is usable.",
+                          UserWarning, stacklevel=4)
 
     def _validation_record(self, X_val, Y_val, y_val, sw_val):
         """Validation loss and score for one epoch; updates the best weights."""
@@ -364,23 +409,8 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
 
-    def _print_epoch(self, record):
-        if record["epoch"] == 1 or not getattr(self, "_printed_header", False):
-            cols = ["epoch", "train_loss"]
-            if "valid_loss" in record:
-                cols += ["valid_loss", "valid_score"]
-            cols += ["learning_rate", "dur"]
-            print("  ".join(f"{c:>13}" for c in cols))
-            print("  ".join("-" * 13 for _ in cols))
-            self._printed_header = True
-        parts = [f"{record['epoch']:>13d}", f"{record['train_loss']:>13.6f}"]
-        if "valid_loss" in record:
-            parts += [f"{record['valid_loss']:>13.6f}", f"{record['valid_score']:>13.4f}"]
-        parts += [f"{record['learning_rate']:>13.3g}", f"{record['dur']:>13.3f}"]
-        print("  ".join(parts))
-
     # ----------------------------------------------------------------- L-BFGS
-    def _fit_lbfgs(self, X, Y, sample_weight, backend):
+    def _fit_lbfgs(self, X, Y, sample_weight, backend, tasks=None):
         net = self._network
         dtype = self._compute_dtype()
         xp = backend.xp
@@ -409,6 +439,8 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
 
         def callback(intermediate_result):
             self.loss_curve_.append(float(intermediate_result.fun))
+            if tasks is not None:
+                tasks.iteration()
 
         opt_res = scipy.optimize.minimize(
             fun, theta0, method="L-BFGS-B", jac=True, callback=callback,

@@ -1,0 +1,45 @@
+"""Ctrl-C during ``fit``: finish the current mini-batch, then stop cleanly.
+
+While the training loop runs in the main thread, the first SIGINT only sets a
+flag that the loop reads after each mini-batch; the loop then raises
+``KeyboardInterrupt`` itself, at a point where every parameter is updated,
+and ``fit`` handles it (best weights restored, a warning, a usable model).
+A second Ctrl-C interrupts at once, as usual. Outside the main thread (joblib
+threads) or when another SIGINT handler is installed, nothing is changed.
+"""
+
+import signal
+import threading
+
+
+class DeferredInterrupt:
+    """Context manager turning the first SIGINT into :attr:`requested`."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+        self._handler = self._on_sigint  # one bound method, to compare by identity
+
+    def _on_sigint(self, signum, frame):
+        self.requested = True
+        # The next Ctrl-C raises KeyboardInterrupt at once.
+        signal.signal(signal.SIGINT, self._previous)
+
+    def install(self):
+        """Catch SIGINT (main thread, default handler only); returns self."""
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def uninstall(self):
+        """Put the previous SIGINT handler back (if this one is still set)."""
+        if self._previous is not None and signal.getsignal(signal.SIGINT) is self._handler:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def __enter__(self):
+        return self.install()
+
+    def __exit__(self, *exc):
+        self.uninstall()
+        return False
