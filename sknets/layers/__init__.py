@@ -2,7 +2,11 @@
 
 from ._base import Layer
 from .activations import ACTIVATIONS, Activation
+from .conv import Conv2D
 from .dense import Dense
+from .dropout import Dropout
+from .pooling import AvgPool2D, MaxPool2D
 from .shape import Flatten, Reshape
 
-__all__ = ["Layer", "Activation", "ACTIVATIONS", "Dense", "Flatten", "Reshape"]
+__all__ = ["Layer", "Activation", "ACTIVATIONS", "Dense", "Flatten", "Reshape",
+           "Conv2D", "MaxPool2D", "AvgPool2D", "Dropout"]

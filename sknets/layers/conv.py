@@ -1,0 +1,241 @@
+"""Two-dimensional convolution as one matrix product (im2col).
+
+Image layout, used everywhere in sknets: **channels-last**
+``(n_samples, height, width, channels)``. With it, the im2col matrix of a
+batch is ``(n_samples * out_h * out_w, kh * kw * channels)`` with contiguous
+rows, the output of the product ``cols @ W`` is already the channels-last
+output, and no transpose is ever needed, forward or backward.
+
+Forward: pad, take the strided window view
+(:meth:`~sknets.backend.Backend.sliding_windows`), copy it once into the
+im2col matrix, one GEMM with the kernel reshaped to
+``(kh * kw * channels, filters)``, add the bias. Backward: the kernel
+gradient is one GEMM ``cols.T @ dY``, the input gradient one GEMM
+``dY @ W.T`` followed by col2im, which adds the ``kh * kw`` slices of the
+column gradient into the padded input gradient with strided slice additions
+(a loop over kernel offsets, never over pixels, and no scatter-add).
+
+References
+----------
+.. [1] K. Chellapilla, S. Puri and P. Simard, "High performance
+   convolutional neural networks for document processing", IWFHR 2006
+   (convolution unrolled into a matrix product).
+.. [2] K. Saito, "Deep Learning from Scratch", O'Reilly Japan 2016,
+   ``common/util.py`` (``im2col`` / ``col2im``).
+"""
+
+import math
+from numbers import Integral
+
+from ..initializers import INITIALIZERS
+from ._base import Layer
+
+
+def _pair(value, name):
+    """``value`` as a pair of positive ints (an int ``k`` means ``(k, k)``)."""
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        pair = (int(value), int(value))
+    elif (isinstance(value, (tuple, list)) and len(value) == 2
+          and all(isinstance(v, Integral) and not isinstance(v, bool) for v in value)):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}.")
+    if min(pair) < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}.")
+    return pair
+
+
+def _check_image_shape(layer, input_shape):
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"{type(layer).__name__} expects images of shape (height, width, channels) "
+            f"per sample (channels-last), got {tuple(input_shape)}; put a Reshape layer "
+            "before it."
+        )
+    return tuple(int(s) for s in input_shape)
+
+
+def _padding_amounts(padding, size, kernel, stride):
+    """``((top, bottom), (left, right))`` zero padding for one sample's ``size``."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding == "same":
+            # TensorFlow's rule: output ceil(size / stride); the odd pixel goes last.
+            pads = []
+            for n, k, s in zip(size, kernel, stride):
+                total = max((math.ceil(n / s) - 1) * s + k - n, 0)
+                pads.append((total // 2, total - total // 2))
+            return tuple(pads)
+        raise ValueError(f"padding must be 'valid', 'same', an int or a pair, got {padding!r}.")
+    if isinstance(padding, Integral) and not isinstance(padding, bool):
+        padding = (padding, padding)
+    if (isinstance(padding, (tuple, list)) and len(padding) == 2
+            and all(isinstance(p, Integral) and not isinstance(p, bool) and p >= 0
+                    for p in padding)):
+        return (int(padding[0]),) * 2, (int(padding[1]),) * 2
+    raise ValueError(
+        f"padding must be 'valid', 'same', a non-negative int or a pair of them, "
+        f"got {padding!r}."
+    )
+
+
+def col2im(xp, dcols, padded_shape, stride):
+    """Sum window gradients back onto the (padded) input: the adjoint of windowing.
+
+    Parameters
+    ----------
+    xp : namespace
+    dcols : array of shape (n_samples, out_h, out_w, kh, kw, channels)
+        Gradient with respect to each window's values.
+    padded_shape : tuple of int
+        ``(n_samples, height, width, channels)`` of the windowed input.
+    stride : (int, int)
+
+    Returns
+    -------
+    dX : array of shape ``padded_shape``
+        ``dX[n, i*sh + a, j*sw + b, c] += dcols[n, i, j, a, b, c]`` for all
+        ``i, j, a, b``, done as ``kh * kw`` strided slice additions.
+    """
+    n, oh, ow, kh, kw, c = dcols.shape
+    sh, sw = stride
+    dX = xp.zeros(padded_shape, dtype=dcols.dtype)
+    if (sh, sw) == (kh, kw) and padded_shape[1] == oh * kh and padded_shape[2] == ow * kw:
+        # Non-overlapping windows tiling the input: a pure relayout.
+        return xp.reshape(xp.permute_dims(dcols, (0, 1, 3, 2, 4, 5)), padded_shape)
+    for a in range(kh):
+        for b in range(kw):
+            dX[:, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw, :] += \
+                dcols[:, :, :, a, b, :]
+    return dX
+
+
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation, as in every deep-learning library).
+
+    Parameters
+    ----------
+    filters : int
+        Number of output channels.
+    kernel_size : int or (int, int)
+        Window height and width.
+    stride : int or (int, int), default=1
+        Step between windows.
+    padding : {"valid", "same"}, int or (int, int), default="valid"
+        ``"valid"``: no padding; ``"same"``: zero padding so the output is
+        ``ceil(input / stride)`` pixels (TensorFlow's rule, the extra pixel
+        at the bottom/right); an int or pair: that many zeros on both sides
+        of the height and width axes.
+    initializer : {"he_uniform", "glorot_uniform"}, default="he_uniform"
+        Kernel initialisation (:mod:`sknets.initializers`) with
+        ``fan_in = kh * kw * in_channels``; He's uniform scheme suits ReLU
+        and matches PyTorch's default bound up to a constant factor. Biases
+        start at zero.
+
+    Notes
+    -----
+    Input ``(n_samples, height, width, in_channels)``, output
+    ``(n_samples, out_h, out_w, filters)`` with
+    ``out_h = (height + pad_top + pad_bottom - kh) // sh + 1``.
+    ``params["W"]`` has shape ``(kh, kw, in_channels, filters)``,
+    ``params["b"]`` shape ``(filters,)``.
+
+    Raises
+    ------
+    ValueError
+        At build time if the input is not ``(height, width, channels)`` or the
+        kernel does not fit in the padded input.
+    """
+
+    def __init__(self, filters, kernel_size, stride=1, padding="valid",
+                 initializer="he_uniform"):
+        super().__init__()
+        if not isinstance(filters, Integral) or filters < 1:
+            raise ValueError(f"filters must be a positive int, got {filters!r}.")
+        self.filters = int(filters)
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride = _pair(stride, "stride")
+        self.padding = padding
+        _padding_amounts(padding, (1, 1), self.kernel_size, self.stride)  # validate early
+        if initializer not in INITIALIZERS:
+            raise ValueError(f"Unknown initializer {initializer!r}.")
+        self.initializer = initializer
+
+    def _pads(self, input_shape):
+        return _padding_amounts(self.padding, input_shape[:2], self.kernel_size, self.stride)
+
+    def output_shape(self, input_shape):
+        h, w, _ = _check_image_shape(self, input_shape)
+        (pt, pb), (pl, pr) = self._pads(input_shape)
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        if h + pt + pb < kh or w + pl + pr < kw:
+            raise ValueError(
+                f"Conv2D kernel_size {self.kernel_size} does not fit in inputs of "
+                f"{h}x{w} pixels with padding {self.padding!r}; use a smaller kernel "
+                "or padding='same'."
+            )
+        return ((h + pt + pb - kh) // sh + 1, (w + pl + pr - kw) // sw + 1, self.filters)
+
+    def _init_params(self, input_shape, rng):
+        _, _, c = _check_image_shape(self, input_shape)
+        self.output_shape(input_shape)
+        kh, kw = self.kernel_size
+        init = INITIALIZERS[self.initializer]
+        W, b = init(rng, kh * kw * c, kh * kw * self.filters,
+                    (kh, kw, c, self.filters), (self.filters,))
+        if self.initializer == "glorot_uniform":
+            b = b * 0.0
+        return {"W": W, "b": b}
+
+    def describe(self):
+        kh, kw = self.kernel_size
+        extra = "" if self.stride == (1, 1) else f", stride={self.stride[0]}"
+        if self.stride[0] != self.stride[1]:
+            extra = f", stride={self.stride}"
+        return f"Conv2D({self.filters}, {kh}x{kw}{extra}, {self.padding})"
+
+    def _pad(self, X):
+        (pt, pb), (pl, pr) = self._pads(self.input_shape_)
+        if pt == pb == pl == pr == 0:
+            return X
+        n, h, w, c = X.shape
+        Xp = self.xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=X.dtype)
+        Xp[:, pt:pt + h, pl:pl + w, :] = X
+        return Xp
+
+    def forward(self, X, training=False):
+        xp = self.xp
+        n = X.shape[0]
+        oh, ow, f = self.output_shape_
+        W = self.params["W"]
+        Xp = self._pad(X)
+        windows = self.backend.sliding_windows(Xp, self.kernel_size, self.stride)
+        cols = xp.reshape(windows, (n * oh * ow, -1))
+        Y = cols @ xp.reshape(W, (-1, f))
+        Y += self.params["b"]
+        if training:
+            self._cache_cols = cols
+            self._cache_padded_shape = tuple(Xp.shape)
+        return xp.reshape(Y, (n, oh, ow, f))
+
+    def backward(self, dY):
+        xp = self.xp
+        f = self.filters
+        W = self.params["W"]
+        dY2 = xp.reshape(dY, (-1, f))
+        self.grads["W"] = xp.reshape(self._cache_cols.T @ dY2, W.shape)
+        self.grads["b"] = xp.sum(dY2, axis=0)
+        if not self.need_input_grad:
+            return None
+        n = dY.shape[0]
+        oh, ow, _ = self.output_shape_
+        kh, kw = self.kernel_size
+        c = self.input_shape_[2]
+        dcols = xp.reshape(dY2 @ xp.reshape(W, (-1, f)).T, (n, oh, ow, kh, kw, c))
+        dXp = col2im(xp, dcols, self._cache_padded_shape, self.stride)
+        (pt, _), (pl, _) = self._pads(self.input_shape_)
+        h, w, _ = self.input_shape_
+        if dXp.shape[1] == h and dXp.shape[2] == w:
+            return dXp
+        return dXp[:, pt:pt + h, pl:pl + w, :]

@@ -1,0 +1,149 @@
+"""Max and average pooling over the spatial axes of channels-last images.
+
+Images are ``(n_samples, height, width, channels)`` (see
+:mod:`sknets.layers.conv`). Windows are ``pool_size`` pixels, ``stride``
+apart (default: ``pool_size``, non-overlapping). Sizes that are not covered
+by whole windows are cropped, like ``"valid"`` padding: the last rows and
+columns that do not fill a window are dropped (their gradient is zero).
+
+When ``stride == pool_size`` (the usual case) pooling is a reshape to
+``(n, out_h, ph, out_w, pw, channels)`` and a reduction; otherwise the
+windows come from :meth:`~sknets.backend.Backend.sliding_windows` and the
+backward pass sums window gradients with
+:func:`~sknets.layers.conv.col2im`. Max-pooling's backward pass routes the
+gradient through a mask of the window maxima (no scatter); when several
+values tie for a window's maximum the gradient is split equally between
+them, a valid subgradient of ``max``.
+"""
+
+from ._base import Layer
+from .conv import _check_image_shape, _pair, col2im
+
+
+class _Pool2D(Layer):
+    """Shared geometry of the pooling layers."""
+
+    def __init__(self, pool_size=2, stride=None):
+        super().__init__()
+        self.pool_size = _pair(pool_size, "pool_size")
+        self.stride = self.pool_size if stride is None else _pair(stride, "stride")
+
+    @property
+    def _tiled(self):
+        return self.stride == self.pool_size
+
+    def output_shape(self, input_shape):
+        h, w, c = _check_image_shape(self, input_shape)
+        (ph, pw), (sh, sw) = self.pool_size, self.stride
+        if h < ph or w < pw:
+            raise ValueError(
+                f"{type(self).__name__} pool_size {self.pool_size} is larger than its "
+                f"{h}x{w} input."
+            )
+        return ((h - ph) // sh + 1, (w - pw) // sw + 1, c)
+
+    def describe(self):
+        ph, pw = self.pool_size
+        extra = "" if self._tiled else f", stride={self.stride}"
+        return f"{type(self).__name__}({ph}x{pw}{extra})"
+
+    def _windows(self, X):
+        """Windows and the axes to reduce: a reshape when tiled, else strided views."""
+        xp = self.xp
+        n = X.shape[0]
+        oh, ow, c = self.output_shape_
+        ph, pw = self.pool_size
+        if self._tiled:
+            if X.shape[1] != oh * ph or X.shape[2] != ow * pw:
+                X = X[:, :oh * ph, :ow * pw, :]
+            return xp.reshape(X, (n, oh, ph, ow, pw, c)), (2, 4)
+        return self.backend.sliding_windows(X, self.pool_size, self.stride), (3, 4)
+
+    def _expand(self, Y):
+        """``Y`` of shape (n, oh, ow, c) broadcastable against the windows."""
+        if self._tiled:
+            return Y[:, :, None, :, None, :]
+        return Y[:, :, :, None, None, :]
+
+    def _input_grad(self, dwin):
+        """Input gradient from the gradient ``dwin`` of the windows."""
+        xp = self.xp
+        n = dwin.shape[0]
+        h, w, c = self.input_shape_
+        oh, ow, _ = self.output_shape_
+        ph, pw = self.pool_size
+        if self._tiled:
+            dX = xp.reshape(dwin, (n, oh * ph, ow * pw, c))
+            if oh * ph == h and ow * pw == w:
+                return dX
+            full = xp.zeros((n, h, w, c), dtype=dwin.dtype)
+            full[:, :oh * ph, :ow * pw, :] = dX
+            return full
+        return col2im(xp, dwin, (n, h, w, c), self.stride)
+
+
+class MaxPool2D(_Pool2D):
+    """Max pooling.
+
+    Parameters
+    ----------
+    pool_size : int or (int, int), default=2
+        Window height and width.
+    stride : int, (int, int) or None, default=None
+        Step between windows; ``None`` means ``pool_size``.
+
+    Notes
+    -----
+    Input ``(n_samples, height, width, channels)``, output
+    ``(n_samples, (height - ph) // sh + 1, (width - pw) // sw + 1, channels)``.
+    """
+
+    def forward(self, X, training=False):
+        xp = self.xp
+        win, axes = self._windows(X)
+        Y = xp.max(win, axis=axes)
+        if training:
+            self._cache_win = win
+            self._cache_Y = Y
+        return Y
+
+    def backward(self, dY):
+        xp = self.xp
+        win, Y = self._cache_win, self._cache_Y
+        axes = (2, 4) if self._tiled else (3, 4)
+        mask = win == self._expand(Y)
+        count = xp.sum(xp.astype(mask, dY.dtype), axis=axes)
+        # Ties (e.g. zeros after a ReLU) share the gradient instead of copying it.
+        share = dY / count
+        dwin = xp.where(mask, self._expand(share), xp.zeros((), dtype=dY.dtype))
+        return self._input_grad(dwin)
+
+
+class AvgPool2D(_Pool2D):
+    """Average pooling.
+
+    Parameters
+    ----------
+    pool_size : int or (int, int), default=2
+        Window height and width.
+    stride : int, (int, int) or None, default=None
+        Step between windows; ``None`` means ``pool_size``.
+
+    Notes
+    -----
+    Input ``(n_samples, height, width, channels)``, output
+    ``(n_samples, (height - ph) // sh + 1, (width - pw) // sw + 1, channels)``.
+    """
+
+    def forward(self, X, training=False):
+        win, axes = self._windows(X)
+        return self.xp.mean(win, axis=axes)
+
+    def backward(self, dY):
+        xp = self.xp
+        n = dY.shape[0]
+        oh, ow, c = self.output_shape_
+        ph, pw = self.pool_size
+        share = self._expand(dY / (ph * pw))
+        shape = (n, oh, ph, ow, pw, c) if self._tiled else (n, oh, ow, ph, pw, c)
+        return self._input_grad(xp.broadcast_to(share, shape))
