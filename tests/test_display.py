@@ -1,0 +1,178 @@
+"""The per-epoch table (verbose), history_, early-stopping report, summary()."""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+from joblib import parallel_config
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV
+
+from sknets import MLPClassifierScratch, MLPRegressorScratch
+from sknets._display import EpochTable, mark_best
+
+ROW = re.compile(r"^\s+\d+(\s+-?\d+\.\d+[+ ]?){1,3}\s+[\d.e+-]+\s+\d+\.\d+\s*$")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def _fit(X, y, **params):
+    kw = dict(hidden_layer_sizes=(16,), max_iter=12, random_state=0, dtype="float64")
+    kw.update(params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return MLPClassifierScratch(**kw).fit(X, y)
+
+
+def test_verbose_zero_prints_nothing(digits, capsys):
+    X, y = digits
+    _fit(X, y, verbose=0, early_stopping=True)
+    assert capsys.readouterr().out == ""
+
+
+def test_table_rows_match_history(digits, capsys):
+    X, y = digits
+    clf = _fit(X, y, verbose=1, early_stopping=True, n_iter_no_change=50)
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0].split()
+    assert header == ["epoch", "train_loss", "valid_loss", "valid_score", "lr", "dur"]
+    assert set(lines[1]) <= {"-", " "}
+    rows = lines[2:-1]
+    assert len(rows) == len(clf.history_) == clf.n_iter_ == 12
+    for line, record in zip(rows, clf.history_):
+        assert ROW.match(line), line
+        cells = line.split()
+        assert int(cells[0]) == record["epoch"]
+        assert float(cells[1].rstrip("+")) == pytest.approx(record["train_loss"], abs=1e-4)
+        assert float(cells[3].rstrip("+")) == pytest.approx(record["valid_score"], abs=1e-4)
+        # "+" marks exactly the values that are the best so far
+        assert cells[1].endswith("+") == record["train_loss_best"]
+        assert cells[2].endswith("+") == record["valid_loss_best"]
+        assert cells[3].endswith("+") == record["valid_score_best"]
+    assert lines[-1].startswith("Stopped after epoch 12: max_iter=12 epochs reached.")
+    assert f"Restored the best weights, from epoch {clf.best_epoch_}." in lines[-1]
+
+
+def test_history_records(digits):
+    X, y = digits
+    clf = _fit(X, y, early_stopping=True, n_iter_no_change=50)
+    assert [h["epoch"] for h in clf.history_] == list(range(1, 13))
+    assert [h["train_loss"] for h in clf.history_] == clf.loss_curve_
+    assert [h["valid_score"] for h in clf.history_] == clf.validation_scores_
+    for h in clf.history_:
+        assert h["dur"] > 0 and h["learning_rate"] > 0 and h["valid_loss"] > 0
+    best_flags = [h["train_loss"] for h in clf.history_ if h["train_loss_best"]]
+    assert best_flags == sorted(best_flags, reverse=True)
+    clf = _fit(X, y)
+    assert "valid_loss" not in clf.history_[0]
+
+
+def test_early_stopping_restores_best_epoch_weights(digits):
+    X, y = digits
+    clf = _fit(X, y, early_stopping=True, n_iter_no_change=2, max_iter=60,
+               learning_rate_init=0.01)
+    scores = clf.validation_scores_
+    assert clf.n_iter_ < 60, "expected early stopping"
+    assert clf.best_epoch_ == int(np.argmax(scores)) + 1
+    assert clf.best_epoch_ < clf.n_iter_
+    assert "did not improve" in clf.stop_reason_
+    # Training only up to the best epoch gives the restored weights.
+    ref = _fit(X, y, early_stopping=True, n_iter_no_change=2, max_iter=clf.best_epoch_,
+               learning_rate_init=0.01)
+    for a, b in zip(clf.coefs_, ref.coefs_):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+def test_stop_reason_without_validation(digits, capsys):
+    X, y = digits
+    clf = _fit(X, y, tol=10.0, n_iter_no_change=2, max_iter=50, verbose=True)
+    # as scikit-learn: stops once more than n_iter_no_change epochs did not improve
+    assert clf.n_iter_ == 2 + 2
+    assert clf.stop_reason_.startswith("Training loss did not improve")
+    assert clf.best_epoch_ == int(np.argmin(clf.loss_curve_)) + 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["epoch", "train_loss", "lr", "dur"]
+    assert out[-1] == "Stopped after epoch 4: " + clf.stop_reason_
+
+
+def test_parallel_grid_search_rows_not_garbled(digits, capsys):
+    X, y = digits
+    X, y = X[:400], y[:400]
+    est = MLPClassifierScratch(hidden_layer_sizes=(8,), max_iter=5, verbose=1, random_state=0)
+    with warnings.catch_warnings(), parallel_config(backend="threading"):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        GridSearchCV(est, {"alpha": [1e-4, 1e-3, 1e-2]}, cv=2, n_jobs=3).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    header = "epoch train_loss lr dur".split()
+    n_rows = 0
+    for line in lines:
+        if line.split() == header or set(line) <= {"-", " "}:
+            continue
+        if line.startswith("Stopped after epoch"):
+            continue
+        assert ROW.match(line), f"garbled line: {line!r}"
+        n_rows += 1
+    assert n_rows == 5 * (3 * 2 + 1)   # 6 fits in the search + the refit
+
+
+def test_epoch_table_one_write_per_row():
+    class Stream:
+        def __init__(self):
+            self.writes, self.flushes = [], 0
+
+        def write(self, text):
+            self.writes.append(text)
+
+        def flush(self):
+            self.flushes += 1
+
+    stream = Stream()
+    table = EpochTable(stream)
+    history = []
+    for epoch, loss in enumerate([1.0, 0.5, 0.7], 1):
+        rec = {"epoch": epoch, "train_loss": loss, "learning_rate": 0.1, "dur": 0.01}
+        mark_best(rec, history)
+        history.append(rec)
+        table.print_epoch(rec)
+    assert len(stream.writes) == 3 and stream.flushes == 3
+    assert stream.writes[0].count("\n") == 3            # header, rule, first row
+    assert all(w.count("\n") == 1 for w in stream.writes[1:])
+    assert [h["train_loss_best"] for h in history] == [True, True, False]
+    assert "0.5000+" in stream.writes[1] and "0.7000+" not in stream.writes[2]
+
+
+# ------------------------------------------------------------------ summary
+def test_summary_unfitted_matches_fitted(digits, capsys):
+    X, y = digits
+    est = MLPClassifierScratch(hidden_layer_sizes=(32, 16), max_iter=2, random_state=0)
+    text = est.summary(input_shape=(64,), n_outputs=10)
+    assert capsys.readouterr().out.strip() == text.strip()
+    assert not hasattr(est, "_network") and not hasattr(est, "n_outputs_")
+    n_params = 64 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10
+    assert f"Total params: {n_params:,}" in text
+    assert f"Trainable params: {n_params:,}" in text
+    assert f"{n_params * 4 / 1024:,.1f} KiB (float32)" in text
+    assert "(None, 16)" in text and "Dense(10)" in text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.summary(print_fn=None) == text
+    assert sum(c.size + b.size for c, b in zip(est.coefs_, est.intercepts_)) == n_params
+
+
+def test_summary_errors_and_repr():
+    est = MLPRegressorScratch(hidden_layer_sizes=(4,), dtype="float64")
+    with pytest.raises(NotFittedError):
+        est.summary()
+    with pytest.raises(ValueError, match="input_shape"):
+        est.summary(input_shape=(0,))
+    text = est.summary(input_shape=7, print_fn=None)
+    assert "Total params: 37" in text and "(float64)" in text
+    assert repr(est) == "MLPRegressorScratch(dtype='float64', hidden_layer_sizes=(4,))"
+    assert "<style>" in est._repr_html_()
