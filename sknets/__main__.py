@@ -1,0 +1,394 @@
+"""The main job: train an sknets estimator on a dataset and report on it.
+
+Run ``python -m sknets`` (or the ``sknets`` console script) to train
+:class:`~sknets.MLPClassifierScratch` on scikit-learn's bundled digits and
+print the model summary, one line per epoch (train loss, validation score,
+seconds), the test accuracy and the total time. ``python -m sknets --help``
+lists the options: the estimator, the dataset (a bundled one, ``xor``, or a
+CSV/NPZ file), epochs, backend, hidden layers and saving the fitted model.
+
+Exit codes: 0 on success, 2 on a bad argument or unreadable dataset (one
+line on stderr, no traceback), 1 when training fails (e.g. it diverges).
+"""
+
+import argparse
+import csv
+import os
+import pickle
+import sys
+import time
+import warnings
+
+import numpy as np
+from sklearn import datasets as sk_datasets
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.multiclass import type_of_target
+from threadpoolctl import threadpool_info
+
+BUNDLED = {
+    "digits": sk_datasets.load_digits,
+    "iris": sk_datasets.load_iris,
+    "wine": sk_datasets.load_wine,
+    "breast_cancer": sk_datasets.load_breast_cancer,
+    "diabetes": sk_datasets.load_diabetes,
+}
+MODELS = {  # --model -> (class name in sknets, its regression counterpart or None)
+    "mlp": ("MLPClassifierScratch", "MLPRegressorScratch"),
+    "perceptron": ("PerceptronClassifier", None),
+    "convnet": ("ConvNetClassifier", None),
+}
+
+
+class UsageError(Exception):
+    """A bad argument or dataset: reported in one line, exit code 2."""
+
+
+class Dataset:
+    """Features, targets and how they were prepared.
+
+    Attributes
+    ----------
+    name : str
+    X : ndarray of shape (n_samples, n_features), float
+    y : ndarray of shape (n_samples,)
+    task : {"classification", "regression"}
+    scaling : str
+        What was done to the features in the loader (e.g. ``"X/16"``), or ``""``.
+    """
+
+    def __init__(self, name, X, y, scaling="", task=None):
+        self.name, self.X, self.y, self.scaling = name, X, y, scaling
+        if len(X) != len(y):
+            raise UsageError(f"{name}: {len(X)} feature rows but {len(y)} labels.")
+        if len(y) < 4:
+            raise UsageError(f"{name}: only {len(y)} samples, need at least 4.")
+        if task is None:
+            task = "regression" if type_of_target(y) == "continuous" else "classification"
+        self.task = task
+
+
+# ------------------------------------------------------------------ datasets
+def make_xor(n_samples=400, random_state=0):
+    """Points in [-1, 1]^2 labelled by XOR of the signs of their coordinates.
+
+    Not linearly separable: a perceptron stays near chance, an MLP learns it.
+    """
+    rng = np.random.RandomState(random_state)
+    X = rng.uniform(-1.0, 1.0, size=(n_samples, 2))
+    y = np.logical_xor(X[:, 0] > 0, X[:, 1] > 0).astype(np.int64)
+    return X, y
+
+
+def load_dataset(name, label_column=None, random_state=0):
+    """Load a dataset by name or path.
+
+    Parameters
+    ----------
+    name : str
+        ``"digits"``, ``"iris"``, ``"wine"``, ``"breast_cancer"``,
+        ``"diabetes"``, ``"xor"``, or a path to a ``.csv`` or ``.npz`` file.
+    label_column : str or None
+        CSV: the label column's name (needs a header) or index (negative
+        counts from the end); default the last column. NPZ: the key of the
+        labels (default ``"y"``); the features are under ``"X"`` (or the only
+        other array).
+    random_state : int
+        Seed of the generated ``xor`` data.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    UsageError
+        Unknown name, missing or unreadable file, bad label column.
+    """
+    if name in BUNDLED:
+        X, y = BUNDLED[name](return_X_y=True)
+        if name == "digits":
+            return Dataset(name, X / 16.0, y, scaling="X/16")
+        return Dataset(name, X, y, task="regression" if name == "diabetes" else None)
+    if name == "xor":
+        return Dataset(name, *make_xor(random_state=random_state))
+    ext = os.path.splitext(name)[1].lower()
+    if ext not in (".csv", ".npz"):
+        known = ", ".join([*BUNDLED, "xor"])
+        raise UsageError(f"unknown dataset {name!r}: use one of {known}, or a .csv or .npz path")
+    if not os.path.isfile(name):
+        raise UsageError(f"no such file: {name}")
+    try:
+        X, y = _load_npz(name, label_column) if ext == ".npz" else _load_csv(name, label_column)
+    except UsageError:
+        raise
+    except (OSError, ValueError, UnicodeDecodeError, csv.Error, pickle.UnpicklingError) as exc:
+        raise UsageError(f"cannot read {name}: {exc}".splitlines()[0]) from None
+    scaling = ""
+    if X.dtype == np.uint8:
+        X, scaling = X / 255.0, "X/255"
+    X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    return Dataset(os.path.basename(name), X, y, scaling)
+
+
+def _load_npz(path, label_key):
+    label_key = "y" if label_key is None else label_key
+    with np.load(path, allow_pickle=False) as data:
+        keys = list(data.keys())
+        if label_key not in keys:
+            raise UsageError(f"{path}: no array {label_key!r} (it has {', '.join(keys)})")
+        others = [k for k in keys if k != label_key]
+        x_key = "X" if "X" in others else (others[0] if len(others) == 1 else None)
+        if x_key is None:
+            raise UsageError(f"{path}: no features array 'X' (it has {', '.join(keys)})")
+        X, y = data[x_key], data[label_key]
+    if y.ndim != 1:
+        raise UsageError(f"{path}: labels {label_key!r} must be 1-D, got shape {y.shape}")
+    if X.ndim < 2 or not np.issubdtype(X.dtype, np.number):
+        raise UsageError(f"{path}: features {x_key!r} must be a numeric array of 2+ dimensions")
+    return X, y
+
+
+def _is_number(s):
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def _load_csv(path, label_column):
+    with open(path, newline="") as f:
+        rows = [r for r in csv.reader(f) if r]
+    if len(rows) < 2:
+        raise UsageError(f"{path}: needs at least two rows")
+    # A header is a first row with text where the second row has numbers.
+    header = rows[0] if any(not _is_number(a) and _is_number(b)
+                            for a, b in zip(rows[0], rows[1])) else None
+    body = rows[1:] if header else rows
+    n_cols = len(body[0])
+    if n_cols < 2 or any(len(r) != n_cols for r in body):
+        raise UsageError(f"{path}: every row needs the same number (>= 2) of columns")
+    if label_column is None:
+        col = n_cols - 1
+    elif label_column.lstrip("-").isdigit():
+        col = int(label_column)
+        if not -n_cols <= col < n_cols:
+            raise UsageError(f"{path}: label column {col} out of range (it has {n_cols} columns)")
+        col %= n_cols
+    elif header and label_column in header:
+        col = header.index(label_column)
+    else:
+        names = f"its columns are {', '.join(header)}" if header else "it has no header row"
+        raise UsageError(f"{path}: no column named {label_column!r} ({names})")
+    table = np.array(body, dtype=object)
+    labels = table[:, col]
+    features = np.delete(table, col, axis=1)
+    try:
+        X = features.astype(np.float64)
+    except ValueError:
+        bad = next(j for j in range(features.shape[1])
+                   if not all(_is_number(v) for v in features[:, j]))
+        j = bad + (bad >= col)
+        name = f"{header[j]!r}" if header else str(j)
+        raise UsageError(f"{path}: feature column {name} is not numeric "
+                         "(choose the label column with --label-column)") from None
+    y = labels.astype(np.float64) if all(_is_number(v) for v in labels) else labels.astype(str)
+    return X, y
+
+
+# ----------------------------------------------------------------- estimator
+def make_estimator(model, task, *, epochs=None, patience=None, hidden_layer_sizes=None,
+                   backend=None, random_state=0, verbose=1):
+    """The sknets estimator for ``model`` and ``task``, set up for the main job.
+
+    Training holds out a validation split (``early_stopping=True``) so each
+    epoch reports a validation score, and keeps the weights of the epoch with
+    the best one. It stops after ``patience`` epochs without improvement
+    (``n_iter_no_change``); ``patience=None`` runs all ``epochs``.
+
+    Raises
+    ------
+    UsageError
+        When the estimator does not exist (yet) or does not fit the task.
+    """
+    import sknets
+
+    cls_name, reg_name = MODELS[model]
+    if task == "regression":
+        if reg_name is None:
+            raise UsageError(f"--model {model} is a classifier; the dataset has continuous "
+                             "targets (use --model mlp for regression)")
+        cls_name = reg_name
+    cls = getattr(sknets, cls_name, None)
+    if cls is None:
+        raise UsageError(f"--model {model}: sknets.{cls_name} is not available in this "
+                         f"version of sknets ({sknets.__version__})")
+    est = cls()
+    accepted = est.get_params()
+    epochs = epochs or accepted.get("max_iter")
+    params = {"random_state": random_state, "verbose": verbose, "early_stopping": True,
+              "max_iter": epochs, "n_iter_no_change": patience or epochs,
+              "hidden_layer_sizes": hidden_layer_sizes, "backend": backend}
+    for key in ("max_iter", "hidden_layer_sizes", "backend"):
+        if params[key] is not None and key not in accepted:
+            raise UsageError(f"{cls_name} has no parameter {key!r}")
+    est.set_params(**{k: v for k, v in params.items() if v is not None and k in accepted})
+    return est
+
+
+def _parse_hidden(text):
+    try:
+        sizes = tuple(int(s) for s in text.replace(" ", "").split(",") if s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive layer sizes, got {text!r}")
+    return sizes
+
+
+def _blas_threads():
+    pools = {(p["internal_api"], p["num_threads"])
+             for p in threadpool_info() if p.get("user_api") == "blas"}
+    return ", ".join(f"{api} {n} threads" for api, n in sorted(pools)) or "none"
+
+
+# ------------------------------------------------------------------- the job
+def run(args, out=None):
+    """Load, split, train, report. Returns the fitted model (estimator or Pipeline)."""
+    out = sys.stdout if out is None else out
+    t_start = time.perf_counter()
+    data = load_dataset(args.dataset, args.label_column, args.random_state)
+    if args.task is not None:
+        data.task = args.task
+    if data.task == "regression" and data.y.dtype.kind not in "fiub":
+        raise UsageError(f"{data.name}: regression needs numeric targets, got {data.y.dtype}")
+    est = make_estimator(args.model, data.task, epochs=args.epochs, patience=args.patience,
+                         hidden_layer_sizes=args.hidden_layer_sizes, backend=args.backend,
+                         random_state=args.random_state, verbose=0 if args.quiet else 1)
+    stratify = data.y if data.task == "classification" else None
+    try:
+        X_train, X_test, y_train, y_test = train_test_split(
+            data.X, data.y, test_size=args.test_size, stratify=stratify,
+            random_state=args.random_state)
+    except ValueError:  # a class too small to stratify: split at random
+        X_train, X_test, y_train, y_test = train_test_split(
+            data.X, data.y, test_size=args.test_size, random_state=args.random_state)
+    scale = args.scale
+    if scale == "auto":
+        scale = "none" if (data.scaling or data.name == "xor") else "standard"
+    model = make_pipeline(StandardScaler(), est) if scale == "standard" else est
+
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out))
+    prep = ", ".join(filter(None, [data.scaling, "StandardScaler" if scale == "standard" else ""]))
+    n_classes = f", {len(np.unique(data.y))} classes" if data.task == "classification" else ""
+    say(f"sknets: {type(est).__name__} on {data.name}: {data.X.shape[0]} samples, "
+        f"{data.X.shape[1]} features{n_classes}" + (f" (features: {prep})" if prep else ""))
+    say(f"train {len(y_train)} rows ({getattr(est, 'validation_fraction', 0.1):.0%} of them "
+        f"held out for validation), test {len(y_test)} rows; BLAS: {_blas_threads()}")
+    say("")
+
+    t_fit = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - t_fit
+    say("")
+    say("Model summary")
+    say(est.summary(print_fn=None))
+    say("")
+
+    score = model.score(X_test, y_test)
+    metric = "R^2" if data.task == "regression" else "accuracy"
+    n_epochs = getattr(est, "n_iter_", None)
+    print(f"Test {metric}: {score:.4f} ({len(y_test)} samples)", file=out)
+    print(f"Total time: {time.perf_counter() - t_start:.2f} s (training {fit_seconds:.2f} s"
+          + (f", {n_epochs} epochs)" if n_epochs is not None else ")"), file=out)
+    if args.save:
+        try:
+            import joblib
+            joblib.dump(model, args.save)
+        except OSError as exc:
+            raise UsageError(f"cannot save the model to {args.save}: {exc.strerror or exc}")
+        print(f"Saved the fitted {type(model).__name__} to {args.save}", file=out)
+    return model
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="sknets",
+        description="Train an sknets estimator on a dataset: model summary, one line per "
+                    "epoch, test accuracy (R^2 for regression) and total time.")
+    p.add_argument("--model", choices=list(MODELS), default="mlp",
+                   help="estimator: MLPClassifierScratch (MLPRegressorScratch for "
+                        "continuous targets), PerceptronClassifier or ConvNetClassifier "
+                        "(default: %(default)s)")
+    p.add_argument("--dataset", default="digits",
+                   help="digits, iris, wine, breast_cancer, diabetes (regression), xor, "
+                        "or a path to a .csv or .npz file (default: %(default)s)")
+    p.add_argument("--label-column", default=None,
+                   help="CSV: name or index of the label column (default: the last); "
+                        "NPZ: key of the labels (default: y; features under X)")
+    p.add_argument("--task", choices=["classification", "regression"], default=None,
+                   help="default: regression for diabetes and for targets with "
+                        "non-integer values, else classification")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="number of epochs, the estimator's max_iter (default: the "
+                        "estimator's); the weights of the epoch with the best validation "
+                        "score are kept")
+    p.add_argument("--patience", type=int, default=None,
+                   help="stop after this many epochs without validation improvement "
+                        "(n_iter_no_change; default: run all epochs)")
+    p.add_argument("--backend", choices=["numpy", "cupy", "auto"], default=None,
+                   help="array backend (default: sknets.get_config()['backend'])")
+    p.add_argument("--hidden-layer-sizes", type=_parse_hidden, default=None, metavar="N,N,...",
+                   help="hidden layer sizes for --model mlp, e.g. 256,128 (default: 100)")
+    p.add_argument("--scale", choices=["auto", "standard", "none"], default="auto",
+                   help="feature scaling: auto = a StandardScaler in a Pipeline unless the "
+                        "data is digits (X/16), uint8 (X/255) or xor (default: %(default)s)")
+    p.add_argument("--random-state", type=int, default=0,
+                   help="seed of the split, the weights and the shuffling (default: 0)")
+    p.add_argument("--test-size", type=float, default=0.25,
+                   help="share of the samples held out for testing (default: 0.25)")
+    p.add_argument("--save", metavar="PATH", default=None,
+                   help="save the fitted model (estimator, or Pipeline with its scaler) "
+                        "with joblib; load it with joblib.load(PATH)")
+    p.add_argument("--quiet", action="store_true",
+                   help="print only the test score and the total time")
+    return p
+
+
+def main(argv=None):
+    """Run the main job with command-line arguments ``argv``; return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already printed)
+        return exc.code if isinstance(exc.code, int) else 2
+    for name in ("epochs", "patience"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            return _fail(f"--{name} must be >= 1, got {value}", 2)
+    if not 0.0 < args.test_size < 1.0:
+        return _fail(f"--test-size must be between 0 and 1, got {args.test_size}", 2)
+    try:
+        run(args)
+    except UsageError as exc:
+        return _fail(str(exc), 2)
+    except (ImportError, RuntimeError, ValueError, TypeError, ArithmeticError) as exc:
+        # e.g. backend="cupy" without a GPU, or training that diverged.
+        return _fail(f"{type(exc).__name__}: {exc}".splitlines()[0], 1)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    return 0
+
+
+def _fail(message, code):
+    print(f"sknets: error: {message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

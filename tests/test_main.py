@@ -1,0 +1,189 @@
+"""The main job, ``python -m sknets``: output, datasets, errors and saving."""
+
+import os
+import re
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+
+from sknets.__main__ import MODELS, load_dataset, main
+
+
+def epoch_numbers(out):
+    """Epoch numbers of the per-epoch table rows (a row starts with its epoch)."""
+    return [int(m) for m in re.findall(r"^\s*(\d+)\s+\d+\.\d+", out, flags=re.M)]
+
+
+def printed_score(out, metric="accuracy"):
+    match = re.search(rf"^Test {re.escape(metric)}: (-?\d+\.\d+)", out, flags=re.M)
+    assert match, out
+    return float(match.group(1))
+
+
+def one_line_error(err):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("sknets: error:")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture
+def iris_csv(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    names = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    species = np.array(["setosa", "versicolor", "virginica"])[y]
+    path = tmp_path / "iris.csv"
+    lines = ["species," + ",".join(names)]  # the label first, to exercise --label-column
+    lines += [s + "," + ",".join(f"{v:g}" for v in row) for s, row in zip(species, X)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_digits_summary_epochs_and_accuracy(capsys):
+    code = main(["--epochs", "100"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "MLPClassifierScratch on digits: 1797 samples, 64 features, 10 classes" in out
+    # The summary table: 64 -> 100 -> 10 has 64*100+100 + 100*10+10 parameters.
+    assert re.search(r"Dense\(100\)\s+\(None, 100\)\s+6,500", out), out
+    assert "Total params: 7,510" in out
+    # One line per epoch with a validation score, then the test score and the time.
+    assert "valid_score" in out
+    assert epoch_numbers(out) == list(range(1, 101))
+    assert printed_score(out) >= 0.93
+    assert re.search(r"^Total time: \d+\.\d+ s", out, flags=re.M)
+
+
+def test_patience_stops_early(capsys):
+    assert main(["--epochs", "200", "--patience", "2", "--hidden-layer-sizes", "16"]) == 0
+    out = capsys.readouterr().out
+    epochs = epoch_numbers(out)
+    assert epochs == list(range(1, len(epochs) + 1))
+    assert 3 <= len(epochs) < 200
+    assert "Dense(16)" in out
+
+
+def test_xor_mlp_learns_it(capsys):
+    assert main(["--dataset", "xor", "--epochs", "300", "--hidden-layer-sizes", "16,16",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Model summary" not in out and epoch_numbers(out) == []  # --quiet
+    assert printed_score(out) >= 0.9
+
+
+def test_regression_dataset_reports_r2(capsys):
+    assert main(["--dataset", "diabetes", "--epochs", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "MLPRegressorScratch on diabetes" in out
+    printed_score(out, "R^2")  # R^2 (poor after 5 epochs), not an accuracy
+    assert "Test accuracy" not in out
+    # A classifier cannot take continuous targets.
+    assert main(["--dataset", "diabetes", "--model", "perceptron"]) == 2
+    assert "classifier" in one_line_error(capsys.readouterr().err)
+
+
+def test_csv_with_header_and_label_name(iris_csv, capsys):
+    # 112 training rows make one mini-batch: one Adam step per epoch.
+    code = main(["--dataset", str(iris_csv), "--label-column", "species", "--epochs", "500"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "on iris.csv: 150 samples, 4 features, 3 classes" in out
+    assert printed_score(out) >= 0.85
+
+
+def test_csv_label_index_without_header(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    path = tmp_path / "plain.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",")
+    data = load_dataset(str(path))  # default: the last column
+    np.testing.assert_allclose(data.X, X)
+    np.testing.assert_array_equal(data.y, y)
+    data = load_dataset(str(path), label_column="0")
+    np.testing.assert_allclose(data.y, X[:, 0])
+    assert data.task == "regression"  # non-integer targets
+    np.testing.assert_allclose(data.X, np.column_stack([X[:, 1:], y]))
+
+
+def test_npz_default_keys_and_uint8_scaling(tmp_path, capsys):
+    X, y = load_iris(return_X_y=True)
+    X8 = np.round(X / X.max() * 255).astype(np.uint8)
+    path = tmp_path / "iris8.npz"
+    np.savez(path, X=X8, y=y)
+    data = load_dataset(str(path))
+    assert data.scaling == "X/255"
+    np.testing.assert_allclose(data.X, X8 / 255.0)
+    assert main(["--dataset", str(path), "--epochs", "3", "--quiet"]) == 0
+    printed_score(capsys.readouterr().out)
+
+
+def test_bad_path_unknown_dataset_bad_column(iris_csv, tmp_path, capsys):
+    cases = [
+        (["--dataset", str(tmp_path / "missing.csv")], "no such file"),
+        (["--dataset", "mnist_from_nowhere"], "unknown dataset"),
+        (["--dataset", str(iris_csv), "--label-column", "colour"], "no column named 'colour'"),
+        (["--dataset", str(iris_csv), "--label-column", "9"], "out of range"),
+        # With the default (last) label column, the text column is a feature.
+        (["--dataset", str(iris_csv)], "feature column 'species' is not numeric"),
+    ]
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"this is not a zip archive")
+    cases.append((["--dataset", str(garbage)], "cannot read"))
+    for argv, message in cases:
+        assert main(argv + ["--epochs", "1"]) == 2, argv
+        line = one_line_error(capsys.readouterr().err)
+        assert message in line, (argv, line)
+
+
+def test_bad_option_value_exits_2(capsys):
+    assert main(["--epochs", "0"]) == 2
+    one_line_error(capsys.readouterr().err)
+    assert main(["--hidden-layer-sizes", "ten"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_save_writes_a_model_that_predicts_the_same(tmp_path, capsys):
+    path = tmp_path / "model.joblib"
+    assert main(["--dataset", "wine", "--epochs", "30", "--save", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"to {path}" in out
+    model = joblib.load(path)
+    # wine is standardised: the scaler is saved with the estimator in a Pipeline.
+    assert type(model).__name__ == "Pipeline"
+    from sklearn.model_selection import train_test_split
+
+    data = load_dataset("wine")
+    _, X_test, _, y_test = train_test_split(data.X, data.y, test_size=0.25, stratify=data.y,
+                                            random_state=0)
+    assert round(model.score(X_test, y_test), 4) == printed_score(out)
+
+
+def test_unavailable_model_is_a_one_line_error(monkeypatch, capsys):
+    monkeypatch.setitem(MODELS, "future", ("NoSuchNetClassifier", None))
+    assert main(["--model", "future", "--epochs", "1"]) == 2
+    assert "sknets.NoSuchNetClassifier is not available" in one_line_error(capsys.readouterr().err)
+
+
+def test_perceptron_cannot_learn_xor(capsys):
+    import sknets
+
+    if not hasattr(sknets, "PerceptronClassifier"):
+        pytest.skip("sknets.PerceptronClassifier not available yet")
+    assert main(["--model", "perceptron", "--dataset", "xor", "--epochs", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "PerceptronClassifier on xor" in out
+    assert printed_score(out) < 0.75  # a linear boundary cannot separate XOR
+
+
+def test_module_entry_point_runs():
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    proc = subprocess.run([sys.executable, "-m", "sknets", "--epochs", "2"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Total params: 7,510" in proc.stdout
+    assert epoch_numbers(proc.stdout) == [1, 2]
+    assert "Test accuracy:" in proc.stdout
