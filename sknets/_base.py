@@ -19,6 +19,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
+from array_api_compat import is_array_api_obj
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -30,7 +31,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._display import EpochTable, mark_best
 from ._interrupt import DeferredInterrupt
-from .backend import get_backend, to_numpy
+from .backend import (_to_numpy_tree, dispatch_backend, get_backend, host_copy, take_rows,
+                      to_namespace, to_numpy)
 from .callbacks import CallbackSupportMixin, FitTasks, with_callbacks
 from .exceptions import DivergenceError
 from .network import Sequential, format_summary
@@ -106,8 +108,48 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return np.dtype(self.dtype)
 
     def _select_backend(self, X=None):
-        """The backend to compute on for input ``X``."""
+        """The backend to compute on for input ``X``.
+
+        ``backend`` when set; with ``backend=None``, ``X``'s own namespace under
+        scikit-learn's array-API dispatch (e.g. array_api_strict, CuPy), else
+        ``sknets.get_config()["backend"]``. Raises (at fit) when ``"cupy"`` is
+        asked for without CuPy or without a GPU.
+        """
+        if self.backend is None and X is not None:
+            followed = dispatch_backend(X)
+            if followed is not None:
+                return followed
         return get_backend(self.backend)
+
+    def _predict_backend(self, X):
+        """The backend to predict on: as :meth:`_select_backend`, but a model
+        loaded where its backend is unavailable (e.g. fitted on a GPU, loaded
+        without CuPy) predicts where its weights are, with a warning."""
+        try:
+            return self._select_backend(X)
+        except (ImportError, RuntimeError) as exc:
+            current = self._network.backend
+            warnings.warn(f"{exc} Predicting with the {current.name!r} backend instead.",
+                          UserWarning, stacklevel=3)
+            return current
+
+    def _to_attribute_namespace(self, a):
+        """A fitted array as users read it (``coefs_``, ``coef_``...): NumPy, or
+        the namespace and device of fit's input under array-API dispatch."""
+        return to_namespace(a, getattr(self, "_attribute_backend", None))
+
+    @property
+    def _namespace_reference_(self):
+        """A public fitted array (not ``classes_``): its namespace and device are
+        those of fit's input; ``check_same_namespace`` compares inputs with it."""
+        for key, value in vars(self).items():
+            if key.startswith("_") or not key.endswith("_") or key in (
+                    "classes_", "feature_names_in_"):
+                continue
+            for v in value if isinstance(value, (list, tuple)) else [value]:
+                if is_array_api_obj(v) and not isinstance(v, np.generic):
+                    return v
+        return None
 
     def _check_solver(self):
         """True for stochastic solvers; ``AttributeError`` hides ``partial_fit`` otherwise."""
@@ -127,14 +169,21 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------------------- fit
     @with_callbacks
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        # CuPy inputs without array-API dispatch are validated on the host.
+        X, y, sample_weight = host_copy(X), host_copy(y), host_copy(sample_weight)
         X_in, y_in = X, y  # what callbacks see (e.g. ScoringMonitor scores on them)
         first_pass = not hasattr(self, "_network") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        # Targets and weights are encoded on the host (NumPy) and moved to the
+        # backend once; X stays in its namespace (array-API dispatch) until then.
+        Y = to_numpy(Y)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+            sample_weight = to_numpy(_check_sample_weight(sample_weight, X, dtype=X.dtype))
         if Y.ndim == 1:
             Y = Y.reshape((-1, 1))
         backend = self._select_backend(X)
+        # Fitted attributes follow X's namespace under array-API dispatch, else NumPy.
+        self._attribute_backend = dispatch_backend(X)
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(X, Y, backend)
@@ -232,14 +281,16 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         sw_train = sw_val = None
         if early_stopping:
             stratify = Y if (is_classifier(self) and self.n_outputs_ == 1) else None
-            arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
-            split = train_test_split(
-                *arrays, random_state=self._random_state,
+            # Split row indices (the same rows as splitting the arrays), so X can
+            # be of any namespace; Y and sample_weight are NumPy here.
+            train, val = train_test_split(
+                np.arange(X.shape[0]), random_state=self._random_state,
                 test_size=self.validation_fraction, stratify=stratify,
             )
-            X_train, X_val, Y_train, Y_val = split[:4]
+            X_train, X_val = take_rows(X, train), take_rows(X, val)
+            Y_train, Y_val = Y[train], Y[val]
             if sample_weight is not None:
-                sw_train, sw_val = split[4:]
+                sw_train, sw_val = sample_weight[train], sample_weight[val]
             if X_val.shape[0] < 2:
                 raise ValueError(
                     "The validation set is too small. Increase 'validation_fraction' "
@@ -461,8 +512,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         dtype = self._compute_dtype()
         outs = []
         for s in gen_batches(X.shape[0], PREDICT_BATCH_ROWS):
-            Xb = X[s]
-            Xb = Xb.toarray() if sp.issparse(Xb) else Xb
+            Xb = X[s].toarray() if sp.issparse(X) else X[s, ...]
             outs.append(self._network.forward(backend.asarray(Xb, dtype=dtype)))
         if len(outs) == 1:
             return outs[0]
@@ -470,15 +520,14 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _forward_output(self, X, fn=None):
         """``fn(xp, logits)`` (default: the output activation) as NumPy, in batches."""
-        backend = self._select_backend(X)
+        backend = self._predict_backend(X)
         self._place(backend)
         xp = backend.xp
         fn = self._loss.output if fn is None else fn
         outs = []
         dtype = self._compute_dtype()
         for s in gen_batches(X.shape[0], PREDICT_BATCH_ROWS):
-            Xb = X[s]
-            Xb = Xb.toarray() if sp.issparse(Xb) else Xb
+            Xb = X[s].toarray() if sp.issparse(X) else X[s, ...]
             z = self._network.forward(backend.asarray(Xb, dtype=dtype))
             outs.append(backend.to_numpy(fn(xp, z)))
         return np.concatenate(outs, axis=0) if len(outs) > 1 else outs[0]
@@ -549,10 +598,20 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             shape, get_backend("numpy"), self._compute_dtype(), np.random.RandomState(0)
         )
 
+    def __getstate__(self):
+        # A pickle holds NumPy arrays only, whatever namespace or device the
+        # model was fitted on (layers and optimizers convert their own state):
+        # it loads and predicts on a machine without CuPy.
+        state = super().__getstate__()
+        state.pop("_attribute_backend", None)
+        return {k: _to_numpy_tree(v) for k, v in state.items()}
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_network")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # The numeric core follows the input's namespace under array-API dispatch.
+        tags.array_api_support = True
         return tags

@@ -22,6 +22,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .backend import accepts_cupy, returns_input_namespace, to_numpy, validation_dtypes
 from .losses import SigmoidCrossEntropy, SoftmaxCrossEntropy, log_softmax
 
 
@@ -35,10 +36,11 @@ class NetworkClassifierMixin(ClassifierMixin):
     def _validate_X_y(self, X, y, reset):
         """Validate training ``X`` (2-D, dense or sparse) and ``y``."""
         return validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+                             dtype=validation_dtypes(X), reset=reset)
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = self._validate_X_y(X, y, reset)
+        y = to_numpy(y)  # labels are encoded on the host
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
@@ -105,12 +107,15 @@ class NetworkClassifierMixin(ClassifierMixin):
         """
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
+            if type_of_target(to_numpy(y)).startswith("multilabel"):
+                self._label_binarizer.fit(to_numpy(y))
             else:
                 self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
+    score = accepts_cupy(ClassifierMixin.score)
+
+    @returns_input_namespace
     def predict(self, X):
         """Predict class labels.
 
@@ -126,6 +131,7 @@ class NetworkClassifierMixin(ClassifierMixin):
         check_is_fitted(self)
         return self._labels_from_output(self._forward_output(self._validated_X(X)))
 
+    @returns_input_namespace
     def predict_proba(self, X):
         """Class probabilities.
 
@@ -145,6 +151,7 @@ class NetworkClassifierMixin(ClassifierMixin):
             return np.vstack([1 - p, p]).T
         return out
 
+    @returns_input_namespace
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed stably from logits.
 

@@ -16,12 +16,18 @@ Backends:
   ``array_api_dispatch``.
 """
 
+import functools
+
 import numpy as np
 import array_api_compat
+import scipy.sparse as sp
 
 from ._config import get_config
 
-__all__ = ["Backend", "get_backend", "to_numpy"]
+__all__ = [
+    "Backend", "get_backend", "gpu_available", "namespace_backend", "dispatch_backend",
+    "output_backend", "to_namespace", "to_numpy",
+]
 
 
 class Backend:
@@ -57,15 +63,21 @@ class Backend:
 
     def __reduce__(self):
         # A namespace is a module and cannot be pickled: rebuild by name.
-        return (_backend_from_state, (self.name,))
+        # (Fitted estimators never pickle a Backend: they store NumPy arrays.)
+        return (_backend_from_state, (self.name, self.device))
 
     @property
     def is_numpy(self):
         return self.name == "numpy"
 
     def dtype(self, dtype):
-        """The namespace's dtype object for a NumPy dtype or its name."""
-        return getattr(self.xp, np.dtype(dtype).name)
+        """The namespace's dtype object for a NumPy dtype, its name, or a
+        dtype of this namespace (returned as is)."""
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            return dtype
+        return getattr(self.xp, name)
 
     def asarray(self, a, dtype=None):
         """Move ``a`` (NumPy, CuPy, any array-API array) onto this backend.
@@ -92,6 +104,8 @@ class Backend:
                 a = xp.asarray(a)
             else:
                 a = xp.asarray(a, device=self.device)
+        elif self.device is not None and array_api_compat.device(a) != self.device:
+            a = array_api_compat.to_device(a, self.device)
         if dtype is not None and a.dtype != self.dtype(dtype):
             a = xp.astype(a, self.dtype(dtype))
         return a
@@ -169,10 +183,17 @@ def to_numpy(a):
         return a
     if array_api_compat.is_cupy_array(a):
         return a.get()
+    if array_api_compat.is_torch_array(a):
+        return a.detach().cpu().numpy()
     if hasattr(a, "__dlpack__") and not np.isscalar(a):
         try:
             return np.from_dlpack(a)
-        except (TypeError, RuntimeError, BufferError, ValueError):
+        except (TypeError, RuntimeError, BufferError, ValueError, AttributeError):
+            pass
+    if hasattr(a, "to_device") and hasattr(a, "__array_namespace__"):
+        try:  # e.g. array_api_strict arrays on a non-CPU device
+            return np.asarray(a.to_device("cpu"))
+        except (TypeError, RuntimeError, ValueError):
             pass
     return np.asarray(a)
 
@@ -218,24 +239,213 @@ def gpu_available():
     return True
 
 
-def _backend_from_state(name):
+def _backend_from_state(name, device=None):
     if name == "numpy":
         return _numpy_backend()
     if name == "cupy":
         return _cupy_backend()
     import importlib
 
-    return namespace_backend(importlib.import_module(name))
+    return namespace_backend(importlib.import_module(name), device=device)
+
+
+def _canonical_namespace(xp):
+    """``xp`` itself, or the public module that a vendored copy wraps.
+
+    scikit-learn vendors array-api-compat (``sklearn.externals.array_api_compat``);
+    sknets always computes with the public ``array_api_compat`` wrappers so
+    that a namespace has one identity.
+    """
+    name = xp.__name__
+    prefix = "sklearn.externals."
+    if name.startswith(prefix):
+        import importlib
+
+        return importlib.import_module(name[len(prefix):])
+    return xp
 
 
 def namespace_backend(xp, device=None):
-    """A backend for an arbitrary array-API namespace (e.g. array_api_strict)."""
+    """A backend for an arbitrary array-API namespace (e.g. array_api_strict).
+
+    Parameters
+    ----------
+    xp : module
+        An array-API namespace, e.g. one returned by
+        :func:`sklearn.utils._array_api.get_namespace`.
+    device : object, default=None
+        The device arrays are placed on (``None``: the namespace's default).
+
+    Returns
+    -------
+    Backend
+    """
+    xp = _canonical_namespace(xp)
     name = xp.__name__
     if name in ("numpy", "array_api_compat.numpy"):
         return _numpy_backend()
     if name in ("cupy", "array_api_compat.cupy"):
         return _cupy_backend()
     return Backend(name, xp, device=device)
+
+
+def _dispatch_enabled():
+    from sklearn import get_config as sklearn_config
+
+    return bool(sklearn_config().get("array_api_dispatch", False))
+
+
+def dispatch_backend(X):
+    """The backend of ``X``'s namespace under scikit-learn's array-API dispatch.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix
+
+    Returns
+    -------
+    Backend or None
+        ``None`` when ``sklearn.config_context(array_api_dispatch=True)`` is
+        off, or when ``X`` is a NumPy array, a sparse matrix or not an array.
+    """
+    if not _dispatch_enabled() or isinstance(X, np.ndarray) or sp.issparse(X):
+        return None
+    if not array_api_compat.is_array_api_obj(X):
+        return None
+    xp = array_api_compat.array_namespace(X)
+    if xp.__name__ in ("numpy", "array_api_compat.numpy"):
+        return None
+    return namespace_backend(xp, device=array_api_compat.device(X))
+
+
+def output_backend(X):
+    """The backend that results for input ``X`` are returned on.
+
+    Under array-API dispatch: ``X``'s namespace (:func:`dispatch_backend`).
+    Without it, CuPy arrays still get CuPy results. ``None`` means NumPy.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix
+
+    Returns
+    -------
+    Backend or None
+    """
+    backend = dispatch_backend(X)
+    if backend is None and array_api_compat.is_cupy_array(X):
+        backend = _cupy_backend()
+    return backend
+
+
+def to_namespace(a, backend):
+    """Move ``a`` to ``backend``, or to NumPy when ``backend`` is None.
+
+    Arrays of strings or objects (e.g. string class labels) stay NumPy.
+
+    Parameters
+    ----------
+    a : array
+    backend : Backend or None
+
+    Returns
+    -------
+    array
+    """
+    if backend is None or backend.is_numpy:
+        return to_numpy(a)
+    if isinstance(a, np.ndarray) and a.dtype.kind not in "biuf":
+        return a
+    return backend.asarray(a)
+
+
+def host_copy(a):
+    """``a`` as NumPy when it is a CuPy array and dispatch is off, else ``a``.
+
+    scikit-learn's validation calls ``np.asarray``, which CuPy refuses; CuPy
+    inputs are brought to the host for validation (and moved back to the
+    device once per fit by the training loop).
+    """
+    if not _dispatch_enabled() and array_api_compat.is_cupy_array(a):
+        return a.get()
+    return a
+
+
+def take_rows(X, idx):
+    """Rows ``idx`` (NumPy integers) of ``X``: NumPy, sparse or any namespace."""
+    if sp.issparse(X) or isinstance(X, np.ndarray):
+        return X[idx]
+    xp = array_api_compat.array_namespace(X)
+    return xp.take(X, xp.asarray(np.asarray(idx), device=array_api_compat.device(X)), axis=0)
+
+
+def validation_dtypes(X):
+    """Float dtypes for ``check_array(dtype=...)`` in ``X``'s namespace.
+
+    NumPy's ``(float64, float32)``; under array-API dispatch, the same two
+    dtypes of ``X``'s namespace (scikit-learn rejects NumPy dtypes there).
+    """
+    if _dispatch_enabled() and not sp.issparse(X):
+        from sklearn.utils._array_api import get_namespace
+
+        xp, is_array_api = get_namespace(X)
+        if is_array_api:
+            return [xp.float64, xp.float32]
+    return (np.float64, np.float32)
+
+
+def _to_numpy_tree(value):
+    """``value`` with every non-NumPy array (also in lists, tuples, dicts) as NumPy."""
+    if isinstance(value, (np.ndarray, np.generic)) or sp.issparse(value):
+        return value
+    if isinstance(value, list):
+        return [_to_numpy_tree(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_to_numpy_tree(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_numpy_tree(v) for k, v in value.items()}
+    if array_api_compat.is_array_api_obj(value):
+        return to_numpy(value)
+    return value
+
+
+def returns_input_namespace(method):
+    """Decorate a predict-like method ``method(self, X)`` of a network estimator.
+
+    - raises :class:`~sklearn.exceptions.NotFittedError` before ``fit``;
+    - under array-API dispatch, checks that ``X`` uses the namespace and
+      device of the fitted attributes (scikit-learn's
+      ``check_same_namespace``);
+    - accepts CuPy arrays without dispatch (validated on the host);
+    - returns the result in ``X``'s namespace: NumPy for NumPy (or any
+      array-like) input, CuPy for CuPy input, ``X``'s namespace under
+      dispatch.
+    """
+    from sklearn.utils._array_api import check_same_namespace
+    from sklearn.utils.validation import check_is_fitted
+
+    name = method.__name__
+
+    @functools.wraps(method)
+    def wrapper(self, X, *args, **kwargs):
+        check_is_fitted(self)
+        check_same_namespace(X, self, attribute="_namespace_reference_", method=name)
+        out = output_backend(X)
+        result = method(self, host_copy(X), *args, **kwargs)
+        return result if out is None else to_namespace(result, out)
+
+    return wrapper
+
+
+def accepts_cupy(method):
+    """Decorate ``method(self, X, y, sample_weight=None)`` (e.g. ``score``) so that
+    CuPy inputs work without array-API dispatch (copied to the host)."""
+
+    @functools.wraps(method)
+    def wrapper(self, X, y, sample_weight=None):
+        return method(self, host_copy(X), host_copy(y), sample_weight=host_copy(sample_weight))
+
+    return wrapper
 
 
 def get_backend(name=None):

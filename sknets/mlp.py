@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._base import BaseNetwork
 from ._classifier import NetworkClassifierMixin
-from .backend import to_numpy
+from .backend import accepts_cupy, returns_input_namespace, to_numpy, validation_dtypes
 from .layers import Activation, Dense
 from .losses import PoissonDeviance, SquaredError
 
@@ -195,13 +195,13 @@ class BaseMLP(BaseNetwork):
 
     def _sync_fitted_attributes(self):
         dense = [layer for layer in self._network.layers if isinstance(layer, Dense)]
-        self.coefs_ = [to_numpy(layer.params["W"]) for layer in dense]
-        self.intercepts_ = [to_numpy(layer.params["b"]) for layer in dense]
+        self.coefs_ = [self._to_attribute_namespace(layer.params["W"]) for layer in dense]
+        self.intercepts_ = [self._to_attribute_namespace(layer.params["b"]) for layer in dense]
         self.n_layers_ = len(dense) + 1
 
     def _validated_X(self, X):
         return validate_data(self, X, accept_sparse=["csr", "csc"],
-                             dtype=(np.float64, np.float32), reset=False)
+                             dtype=validation_dtypes(X), reset=False)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data ``X`` and targets ``y``.
@@ -364,7 +364,8 @@ class MLPRegressorScratch(RegressorMixin, BaseMLP):
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+                             y_numeric=True, dtype=validation_dtypes(X), reset=reset)
+        y = to_numpy(y)  # targets are handled on the host
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):
@@ -404,6 +405,9 @@ class MLPRegressorScratch(RegressorMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
+    score = accepts_cupy(RegressorMixin.score)
+
+    @returns_input_namespace
     def predict(self, X):
         """Predict target values.
 
