@@ -19,7 +19,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
-from array_api_compat import is_array_api_obj
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -31,8 +30,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._display import EpochTable, mark_best
 from ._interrupt import DeferredInterrupt
-from .backend import (_to_numpy_tree, dispatch_backend, get_backend, host_copy, take_rows,
-                      to_namespace, to_numpy)
+from .backend import (_to_numpy_tree, dispatch_backend, get_backend, host_copy, is_array,
+                      take_rows, to_namespace, to_numpy)
 from .callbacks import CallbackSupportMixin, FitTasks, with_callbacks
 from .exceptions import DivergenceError
 from .network import Sequential, format_summary
@@ -147,7 +146,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     "classes_", "feature_names_in_"):
                 continue
             for v in value if isinstance(value, (list, tuple)) else [value]:
-                if is_array_api_obj(v) and not isinstance(v, np.generic):
+                if is_array(v):
                     return v
         return None
 
