@@ -3,12 +3,14 @@
 from ._config import config_context, get_config, set_config
 from .exceptions import DivergenceError
 from .mlp import MLPClassifierScratch, MLPRegressorScratch
+from .perceptron import PerceptronClassifier
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MLPClassifierScratch",
     "MLPRegressorScratch",
+    "PerceptronClassifier",
     "DivergenceError",
     "config_context",
     "get_config",

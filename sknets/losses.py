@@ -162,3 +162,84 @@ LOSSES = {
     "squared_error": SquaredError,
     "poisson": PoissonDeviance,
 }
+
+
+class PerceptronCriterion(Loss):
+    """Rosenblatt's perceptron criterion with a step output.
+
+    Each output column is one binary (one-vs-rest) problem with targets
+    ``y`` in ``{-1, +1}``. The loss of a sample on an output is
+    ``max(0, -y z)``: zero when the logit has the right sign, the size of
+    the logit when it is wrong. Its gradient with respect to ``z`` is ``-y``
+    on a mistake, where ``y z <= 0`` (a logit of exactly 0 counts as a
+    mistake, as in scikit-learn's ``Perceptron``, so training can start from
+    zero weights), and 0 otherwise. A gradient step of size ``eta`` on one
+    sample is therefore the perceptron rule ``w += eta y x`` on mistakes.
+
+    The output is Heaviside's step ``1[z > 0]`` (the predicted class of each
+    one-vs-rest problem); unlike the other losses here, the gradient is not
+    ``output - y``: the step function has no useful derivative, which is why
+    the criterion is defined on the logits.
+
+    ``sample_weight`` may have shape ``(n_samples,)`` or
+    ``(n_samples, n_outputs)`` (a weight per sample and problem, e.g. class
+    weights of one-vs-rest problems).
+
+    References
+    ----------
+    .. [1] F. Rosenblatt, "The perceptron: a probabilistic model for
+       information storage and organization in the brain", Psychological
+       Review 65(6), 1958.
+    .. [2] C. M. Bishop, "Pattern Recognition and Machine Learning",
+       Springer 2006, section 4.1.7 (the perceptron criterion).
+    """
+
+    out_activation = "step"
+
+    def output(self, xp, z):
+        return xp.astype(z > 0, z.dtype)
+
+    def per_output(self, xp, z, y):
+        """Unweighted loss ``max(0, -y z)`` of each sample and output."""
+        return xp.maximum(-(y * z), 0.0)
+
+    def per_sample(self, xp, z, y):
+        return xp.sum(self.per_output(xp, z, y), axis=1)
+
+    def gradient(self, xp, z, y, weight=None):
+        """Unnormalised gradient: ``-y * weight`` where ``y z <= 0``, else 0.
+
+        Parameters
+        ----------
+        xp : namespace
+        z, y : arrays of shape (n_samples, n_outputs)
+        weight : array broadcastable to ``z``, default=None
+
+        Returns
+        -------
+        dz : array of shape (n_samples, n_outputs)
+        """
+        g = -y if weight is None else -(y * weight)
+        return xp.where(y * z <= 0, g, 0.0)
+
+    @staticmethod
+    def _weight_2d(xp, sample_weight):
+        if sample_weight is None or sample_weight.ndim == 2:
+            return sample_weight
+        return xp.reshape(sample_weight, (-1, 1))
+
+    def loss(self, xp, z, y, sample_weight=None, sw_sum=None):
+        w = self._weight_2d(xp, sample_weight)
+        per_output = self.per_output(xp, z, y)
+        if w is None:
+            return xp.sum(per_output) / z.shape[0]
+        return xp.sum(per_output * w) / sw_sum
+
+    def loss_and_grad(self, xp, z, y, sample_weight=None, sw_sum=None):
+        w = self._weight_2d(xp, sample_weight)
+        loss = self.loss(xp, z, y, sample_weight, sw_sum)
+        norm = z.shape[0] if w is None else sw_sum
+        return loss, self.gradient(xp, z, y, w) / norm
+
+
+LOSSES["perceptron"] = PerceptronCriterion

@@ -1,0 +1,146 @@
+"""Every estimator on a CUDA GPU through CuPy (``backend="cupy"``).
+
+Marked ``gpu`` and skipped unless CuPy can reach a GPU
+(:func:`sknets.backend.gpu_available`); CI has none, and portability there is
+proven by ``test_array_api.py``. On a GPU machine: ``python -m pytest -m gpu``.
+"""
+
+import inspect
+import pickle
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.datasets import load_digits
+
+import sknets
+from sknets.backend import gpu_available
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUDA GPU"),
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+]
+
+ESTIMATORS = [
+    obj for name in sknets.__all__
+    if inspect.isclass(obj := getattr(sknets, name)) and issubclass(obj, BaseEstimator)
+]
+
+PARAMS = {
+    "MLPClassifierScratch": dict(hidden_layer_sizes=(64,), max_iter=30),
+    "MLPRegressorScratch": dict(hidden_layer_sizes=(64,), max_iter=30),
+    "PerceptronClassifier": dict(max_iter=20),
+    "ConvNetClassifier": dict(conv_filters=(8,), hidden_layer_sizes=(32,), max_iter=5),
+}
+
+
+def _make(cls, **params):
+    valid = inspect.signature(cls).parameters
+    base = {k: v for k, v in PARAMS.get(cls.__name__, {}).items() if k in valid}
+    return cls(**{**base, "random_state": 0, **params})
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return (X / 16).astype(np.float32), y
+
+
+def _target(est, y):
+    return y if is_classifier(est) else (y / 9.0).astype(np.float32)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_trains_and_predicts_on_the_gpu(cls, digits):
+    import cupy
+
+    X, y = digits
+    est = _make(cls, backend="cupy")
+    est.fit(X, _target(est, y))
+    assert est._network.backend.name == "cupy"
+    # fitted from NumPy, the attributes users read are NumPy
+    public = [v for k, v in vars(est).items() if k.endswith("_") and not k.startswith("_")]
+    for value in public:
+        for v in value if isinstance(value, list) else [value]:
+            assert not isinstance(v, cupy.ndarray)
+    # NumPy in -> NumPy out; CuPy in -> CuPy out (with either backend)
+    pred = est.predict(X)
+    assert isinstance(pred, np.ndarray)
+    pred_gpu = est.predict(cupy.asarray(X))
+    assert isinstance(pred_gpu, cupy.ndarray)
+    np.testing.assert_array_equal(cupy.asnumpy(pred_gpu), pred)
+    cpu = _make(cls, backend="numpy").fit(cupy.asarray(X), cupy.asarray(_target(est, y)))
+    assert isinstance(cpu.predict(cupy.asarray(X)), cupy.ndarray)
+    assert isinstance(est.score(cupy.asarray(X), cupy.asarray(_target(est, y))), float)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_cpu_and_gpu_agree(cls, digits):
+    X, y = digits
+    cpu = _make(cls, backend="numpy")
+    target = _target(cpu, y)
+    cpu.fit(X, target)
+    gpu = _make(cls, backend="cupy").fit(X, target)
+    # accuracy (R² for the regressor) within 1 point
+    assert abs(cpu.score(X, target) - gpu.score(X, target)) <= 0.01
+
+
+def test_same_initial_weights_on_cpu_and_gpu(digits):
+    X, y = digits
+    kw = dict(hidden_layer_sizes=(16,), solver="sgd", momentum=0.0, max_iter=1,
+              shuffle=False, random_state=3, dtype="float64")
+    cpu = sknets.MLPClassifierScratch(backend="numpy", **kw).fit(X, y)
+    gpu = sknets.MLPClassifierScratch(backend="cupy", **kw).fit(X, y)
+    for a, b in zip(cpu.coefs_, gpu.coefs_):
+        np.testing.assert_allclose(b, a, atol=1e-10)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_gpu_pickle_loads_without_cupy_and_moves_back(cls, digits, monkeypatch):
+    X, y = digits
+    est = _make(cls, backend="cupy")
+    est.fit(X, _target(est, y))
+    expected = est.predict(X)
+    blob = pickle.dumps(est)
+    assert b"cupy._core" not in blob  # NumPy arrays only
+
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "cupy", None)  # a machine without CuPy
+        loaded = pickle.loads(blob)
+        with pytest.warns(UserWarning, match="Predicting with the 'numpy' backend"):
+            np.testing.assert_allclose(loaded.predict(X), expected, atol=1e-5)
+
+    loaded = pickle.loads(blob)
+    loaded.set_params(backend="numpy")
+    np.testing.assert_allclose(loaded.predict(X), expected, atol=1e-5)
+    assert loaded._network.backend.name == "numpy"
+    loaded.set_params(backend="cupy")  # back to the GPU without refitting
+    np.testing.assert_allclose(loaded.predict(X), expected, atol=1e-5)
+    assert loaded._network.backend.name == "cupy"
+
+
+def test_cupy_input_under_array_api_dispatch(digits):
+    import cupy
+
+    X, y = digits
+    with sklearn.config_context(array_api_dispatch=True):
+        est = sknets.MLPClassifierScratch(hidden_layer_sizes=(32,), max_iter=5,
+                                          random_state=0).fit(cupy.asarray(X), cupy.asarray(y))
+        proba = est.predict_proba(cupy.asarray(X))
+    assert est._network.backend.name == "cupy"  # backend=None follows the input
+    assert isinstance(est.coefs_[0], cupy.ndarray)  # sklearn's convention
+    assert isinstance(proba, cupy.ndarray)
+
+
+def test_config_context_cupy(digits):
+    X, y = digits
+    with sknets.config_context(backend="cupy"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = sknets.MLPClassifierScratch(hidden_layer_sizes=(16,), max_iter=3).fit(X, y)
+    assert est._network.backend.name == "cupy"
+    with sknets.config_context(backend="auto"):
+        assert sknets.backend.get_backend().name == "cupy"
