@@ -1,6 +1,7 @@
 """sknets: neural-network estimators from scratch that behave like scikit-learn's."""
 
 from ._config import config_context, get_config, set_config
+from .convnet import ConvNetClassifier
 from .exceptions import DivergenceError
 from .mlp import MLPClassifierScratch, MLPRegressorScratch
 from .perceptron import PerceptronClassifier
@@ -8,6 +9,7 @@ from .perceptron import PerceptronClassifier
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvNetClassifier",
     "MLPClassifierScratch",
     "MLPRegressorScratch",
     "PerceptronClassifier",

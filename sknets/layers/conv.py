@@ -27,6 +27,8 @@ References
 import math
 from numbers import Integral
 
+from array_api_compat import device as _device
+
 from ..initializers import INITIALIZERS
 from ._base import Layer
 
@@ -100,7 +102,7 @@ def col2im(xp, dcols, padded_shape, stride):
     """
     n, oh, ow, kh, kw, c = dcols.shape
     sh, sw = stride
-    dX = xp.zeros(padded_shape, dtype=dcols.dtype)
+    dX = xp.zeros(padded_shape, dtype=dcols.dtype, device=_device(dcols))
     if (sh, sw) == (kh, kw) and padded_shape[1] == oh * kh and padded_shape[2] == ow * kw:
         # Non-overlapping windows tiling the input: a pure relayout.
         return xp.reshape(xp.permute_dims(dcols, (0, 1, 3, 2, 4, 5)), padded_shape)
@@ -200,7 +202,7 @@ class Conv2D(Layer):
         if pt == pb == pl == pr == 0:
             return X
         n, h, w, c = X.shape
-        Xp = self.xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=X.dtype)
+        Xp = self.xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=X.dtype, device=_device(X))
         Xp[:, pt:pt + h, pl:pl + w, :] = X
         return Xp
 

@@ -17,7 +17,7 @@ them, a valid subgradient of ``max``.
 """
 
 from ._base import Layer
-from .conv import _check_image_shape, _pair, col2im
+from .conv import _check_image_shape, _device, _pair, col2im
 
 
 class _Pool2D(Layer):
@@ -76,7 +76,7 @@ class _Pool2D(Layer):
             dX = xp.reshape(dwin, (n, oh * ph, ow * pw, c))
             if oh * ph == h and ow * pw == w:
                 return dX
-            full = xp.zeros((n, h, w, c), dtype=dwin.dtype)
+            full = xp.zeros((n, h, w, c), dtype=dwin.dtype, device=_device(dwin))
             full[:, :oh * ph, :ow * pw, :] = dX
             return full
         return col2im(xp, dwin, (n, h, w, c), self.stride)
@@ -115,7 +115,8 @@ class MaxPool2D(_Pool2D):
         count = xp.sum(xp.astype(mask, dY.dtype), axis=axes)
         # Ties (e.g. zeros after a ReLU) share the gradient instead of copying it.
         share = dY / count
-        dwin = xp.where(mask, self._expand(share), xp.zeros((), dtype=dY.dtype))
+        zero = xp.zeros((), dtype=dY.dtype, device=_device(dY))
+        dwin = xp.where(mask, self._expand(share), zero)
         return self._input_grad(dwin)
 
 
