@@ -82,6 +82,9 @@ class EpochTable:
 def mark_best(record, history):
     """Add the ``*_best`` flags to ``record``: is each value the best so far?
 
+    The best value so far is that of the last record flagged best (found by
+    scanning back from the end, so an epoch costs O(epochs since the best)).
+
     Parameters
     ----------
     record : dict
@@ -92,8 +95,12 @@ def mark_best(record, history):
     for key, flag in BEST_FLAGS.items():
         if key not in record:
             continue
-        previous = [h[key] for h in history if key in h]
+        best = next((h[key] for h in reversed(history) if h.get(flag) and key in h), None)
+        if best is None:   # no flagged record: compare with all (first epoch: none)
+            previous = [h[key] for h in history if key in h]
+            if previous:
+                best = max(previous) if key.endswith("score") else min(previous)
         if key.endswith("score"):
-            record[flag] = not previous or record[key] > max(previous)
+            record[flag] = best is None or record[key] > best
         else:
-            record[flag] = not previous or record[key] < min(previous)
+            record[flag] = best is None or record[key] < best
