@@ -80,6 +80,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import BaseNetwork
 from ._display import EpochTable, mark_best
+from .callbacks import FitTasks, with_callbacks
 from .backend import (accepts_cupy, dispatch_backend, host_copy, returns_input_namespace,
                       take_rows, to_numpy, validation_dtypes)
 from .exceptions import DivergenceError
@@ -239,6 +240,10 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
     t_ : float
         Number of weight updates performed during training, ``n_iter_ *
         n_samples + 1`` after :meth:`fit` (scikit-learn's count).
+
+    stop_reason_ : str
+        Why the last call stopped: no improvement, ``max_iter`` reached, or
+        a callback (``set_callbacks``) asking to stop.
 
     history_ : list of dict
         One record per epoch (cumulative over ``warm_start`` and
@@ -477,11 +482,13 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         return self._partial_fit(X, y, 1, classes, sample_weight, None, None,
                                  allocate=not self.__sklearn_is_fitted__(), keep_history=True)
 
+    @with_callbacks
     def _partial_fit(self, X, y, max_iter, classes, sample_weight, coef_init, intercept_init,
                      allocate, keep_history, classes_from_y=False):
         first_call = not hasattr(self, "classes_")
         # CuPy inputs without array-API dispatch are validated on the host.
         X, y, sample_weight = host_copy(X), host_copy(y), host_copy(sample_weight)
+        tasks = FitTasks(self, X, y, sample_weight, max_iter)  # sklearn.callback hooks
         X, y = self._validate_input(X, y, incremental=not allocate, reset=first_call)
         if classes_from_y:
             classes = np.unique(y)  # fit: the labels of this call define the classes
@@ -507,10 +514,11 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         Y, weights = self._encode_targets(y, sample_weight, class_weight)
         validation_mask, seed = self._validation_split_and_seed(y, sample_weight, n_outputs)
         n_iter = self._run_epochs(X, y, Y, weights, sample_weight, validation_mask, seed,
-                                  max_iter, backend)
+                                  max_iter, backend, tasks)
         self.n_iter_ = n_iter
         self.t_ += n_iter * n_samples
         self._sync_fitted_attributes()
+        tasks.end()
         return self
 
     def _allocate(self, n_features, n_outputs, backend, coef_init, intercept_init,
@@ -595,7 +603,7 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
 
     # ------------------------------------------------------------ the loop
     def _run_epochs(self, X, y, Y, weights, sample_weight, validation_mask, seed, max_iter,
-                    backend):
+                    backend, tasks):
         """Per-sample perceptron updates for up to ``max_iter`` epochs.
 
         Follows scikit-learn's ``_plain_sgd`` for every one-vs-rest problem at
@@ -604,6 +612,9 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         weight decay (L2), the perceptron update on mistakes (``Dense.backward``
         of the criterion's gradient times ``eta0``), then the cumulative L1
         penalty. Problems that have stopped are frozen (zero weight, no decay).
+
+        Callbacks (``set_callbacks``) see each epoch as a task whose subtasks
+        are chunks of ``_CHUNK_ROWS`` samples; one asking to stop ends training.
 
         Returns
         -------
@@ -652,9 +663,15 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         no_improvement = np.zeros(n_outputs, dtype=int)
         epochs_before = len(self.history_)
         display = EpochTable() if self.verbose else None
+        # On NumPy, skipping the update of a sample with no mistake saves work; on
+        # a device, asking would synchronise with it at every sample: always update
+        # there (a zero update leaves the weights exactly as they are).
+        skip_if_correct = backend.is_numpy
 
+        self.stop_reason_ = None
         for epoch in range(max_iter):
             if not active.any():
+                self.stop_reason_ = self._stopped_message(early_stopping, tol)
                 break
             tic = time.perf_counter()
             if perm is not None:
@@ -667,8 +684,11 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
                 l1_step = active_dev * (l1_ratio * eta * alpha)
             snapshot = net.get_weights()
             objective = xp.zeros_like(Y_dev[0:1, :])
+            chunk_starts = range(0, train_count, _CHUNK_ROWS)
+            epoch_ctx = tasks.epoch_begin(len(chunk_starts))
 
-            for start in range(0, train_count, _CHUNK_ROWS):
+            for start in chunk_starts:
+                chunk_ctx = tasks.batch_begin(epoch_ctx)
                 rows = train_order[start:start + _CHUNK_ROWS]
                 if sparse_X:
                     Xc = backend.asarray(X[rows].toarray(), dtype=dtype)
@@ -691,7 +711,7 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
                     dz = loss.gradient(xp, z, yt, Wc[t:t + 1, :])
                     if use_l2:
                         W *= decay
-                    if bool(xp.any(dz != 0)):
+                    if not skip_if_correct or bool(xp.any(dz != 0)):
                         dense.backward(eta * dz)
                         W -= dense.grads["W"]
                         if self.fit_intercept:
@@ -704,6 +724,7 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
                                                   W_old))
                         q = q + (W_new - W_old)
                         dense.params["W"] = W_new
+                tasks.batch_end(chunk_ctx)
 
             finite = (xp.all(xp.isfinite(dense.params["W"]), axis=0)
                       & xp.isfinite(dense.params["b"]))
@@ -736,13 +757,26 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
             no_improvement = np.where(active, np.where(worse, no_improvement + 1, 0),
                                       no_improvement)
             active &= no_improvement < self.n_iter_no_change
+            if not active.any():
+                self.stop_reason_ = self._stopped_message(early_stopping, tol)
             record["learning_rate"] = eta
             record["dur"] = time.perf_counter() - tic
             mark_best(record, self.history_)
             self.history_.append(record)
             if display is not None:
                 display.print_epoch(record)
+            if tasks.epoch_end(epoch_ctx):
+                self.stop_reason_ = "a callback asked to stop."
+                break
+        else:
+            self.stop_reason_ = (f"max_iter={max_iter} epoch(s) reached." if active.any() else
+                                 self.stop_reason_)
         return int(n_iter_problem.max())
+
+    def _stopped_message(self, early_stopping, tol):
+        what = "Validation score" if early_stopping else "Training loss"
+        return (f"{what} did not improve more than tol={tol:g} for {self.n_iter_no_change} "
+                "consecutive epochs (every one-vs-rest problem).")
 
     # ---------------------------------------------------------- predicting
     def _sync_fitted_attributes(self):

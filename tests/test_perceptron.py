@@ -333,6 +333,37 @@ def test_divergence_raises_and_keeps_finite_weights():
         assert np.isfinite(clf.decision_function(X)).all()
 
 
+def test_callbacks_see_epochs_and_can_stop():
+    sk_callback = pytest.importorskip("sklearn.callback")
+
+    class StopAtEpoch3:
+        def setup(self, estimator, context):
+            pass
+
+        def teardown(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context, **kwargs):
+            pass
+
+        def on_fit_task_end(self, estimator, context, **kwargs):
+            self.epochs = getattr(self, "epochs", 0) + (context.task_name == "epoch")
+            return context.task_name == "epoch" and self.epochs == 3
+
+    clf = PerceptronClassifier(tol=None, max_iter=50).set_callbacks(StopAtEpoch3())
+    clf.fit(IRIS_X, IRIS_Y)
+    assert clf.n_iter_ == 3 and len(clf.history_) == 3
+    assert clf.stop_reason_ == "a callback asked to stop."
+
+    monitor = sk_callback.ScoringMonitor(scoring="accuracy")
+    clf = PerceptronClassifier(tol=None, max_iter=4).set_callbacks(monitor).fit(IRIS_X, IRIS_Y)
+    rows = monitor.get_logs().data
+    assert len([r for r in rows if r["task_name"] == "epoch"]) == 4
+    final = [r for r in rows if r["task_name"] == "fit"]
+    assert final[0]["accuracy"] == pytest.approx(clf.score(IRIS_X, IRIS_Y))
+    assert clf.stop_reason_ == "max_iter=4 epoch(s) reached."
+
+
 # ------------------------------------------------------ pickle and clone
 def test_pickle_and_clone():
     clf = PerceptronClassifier(penalty="l2").fit(IRIS_X, IRIS_Y)
