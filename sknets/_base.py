@@ -306,6 +306,9 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         X_dev = X_train if sparse_X else backend.asarray(X_train, dtype=dtype)
         Y_dev = backend.asarray(Y_train, dtype=dtype)
         sw_dev = None if sw_train is None else backend.asarray(sw_train, dtype=dtype)
+        if early_stopping:  # the validation set too goes to the device once, not per epoch
+            X_val = X_val if sparse_X else backend.asarray(X_val, dtype=dtype)
+            Y_val = backend.asarray(Y_val, dtype=dtype)
         sample_idx = np.arange(n_samples)
         batches = list(gen_batches(n_samples, batch_size))
         tasks = FitTasks(self, None, None, None, 0) if tasks is None else tasks
