@@ -226,3 +226,51 @@ def test_network_built_on_any_backend_has_the_same_initial_weights():
     for a, b in zip(ref.params, other.params):
         assert b.device == STRICT_DEVICE1
         np.testing.assert_array_equal(to_numpy(b), a)
+
+
+class _ReadBackCounter:
+    """Counts every conversion of an array_api_strict array to a Python scalar or
+    to another library (``float()``, ``bool()``, DLPack...): on a GPU each one is
+    a device-to-host round trip that stalls the pipeline."""
+
+    NAMES = ("__float__", "__bool__", "__int__", "__index__", "__dlpack__", "__array__")
+
+    def __init__(self, monkeypatch):
+        from array_api_strict._array_object import Array
+
+        self.count = 0
+        for name in self.NAMES:
+            if hasattr(Array, name):
+                monkeypatch.setattr(Array, name, self._wrap(getattr(Array, name)))
+
+    def _wrap(self, method):
+        def counted(array, *args, **kwargs):
+            self.count += 1
+            return method(array, *args, **kwargs)
+        return counted
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_no_host_round_trip_inside_an_epoch(cls, monkeypatch):
+    """Data goes to the device once per fit; in an epoch the only read-backs are
+    the epoch's loss (and a finiteness flag): their number grows with epochs,
+    never with mini-batches."""
+    X, y = _digits(400)
+    Xs, ys = xps.asarray(X), xps.asarray(y)
+    counter = _ReadBackCounter(monkeypatch)
+
+    def read_backs(max_iter, batch_size):
+        params = dict(max_iter=max_iter, random_state=0, n_iter_no_change=100)
+        if "batch_size" in inspect.signature(cls).parameters:
+            params["batch_size"] = batch_size
+        est = _make(cls, **params)
+        with sklearn.config_context(array_api_dispatch=True):
+            counter.count = 0
+            est.fit(Xs, ys)
+        assert est.n_iter_ == max_iter
+        return counter.count
+
+    per_epoch = (read_backs(4, 40) - read_backs(2, 40)) / 2
+    assert 1 <= per_epoch <= 2
+    if "batch_size" in inspect.signature(cls).parameters:
+        assert read_backs(4, 40) == read_backs(4, 200)  # 10 vs 2 batches per epoch
