@@ -351,8 +351,11 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         check_classification_targets(y)
         return X, y
 
-    def _check_labels(self, y, classes):
-        _check_partial_fit_first_call(self, classes)
+    def _check_labels(self, y, classes, from_fit):
+        if from_fit:
+            self.classes_ = np.unique(y)  # fit: the labels of this call define the classes
+        else:
+            _check_partial_fit_first_call(self, classes)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the "
@@ -433,11 +436,8 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
             keep_history = True
         else:
             keep_history = False
-        if hasattr(self, "classes_"):
-            del self.classes_  # the labels of this call define the classes
-        self.t_ = 1.0
         self._partial_fit(X, y, self.max_iter, None, sample_weight, coef_init, intercept_init,
-                          allocate=True, keep_history=keep_history, classes_from_y=True)
+                          allocate=True, keep_history=keep_history, from_fit=True)
         if self.tol is not None and self.n_iter_ == self.max_iter:
             warnings.warn(
                 "Maximum number of iteration reached before convergence. Consider "
@@ -484,15 +484,13 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
 
     @with_callbacks
     def _partial_fit(self, X, y, max_iter, classes, sample_weight, coef_init, intercept_init,
-                     allocate, keep_history, classes_from_y=False):
-        first_call = not hasattr(self, "classes_")
+                     allocate, keep_history, from_fit=False):
+        first_call = from_fit or not hasattr(self, "classes_")
         # CuPy inputs without array-API dispatch are validated on the host.
         X, y, sample_weight = host_copy(X), host_copy(y), host_copy(sample_weight)
-        tasks = FitTasks(self, X, y, sample_weight, max_iter)  # sklearn.callback hooks
+        X_in, y_in = X, y  # what callbacks see (e.g. ScoringMonitor scores on them)
         X, y = self._validate_input(X, y, incremental=not allocate, reset=first_call)
-        if classes_from_y:
-            classes = np.unique(y)  # fit: the labels of this call define the classes
-        self._check_labels(y, classes)
+        self._check_labels(y, classes, from_fit)
         class_weight = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
         if sample_weight is not None:
             sample_weight = to_numpy(sample_weight)
@@ -509,8 +507,9 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
                            keep_history)
         else:
             self._place(backend)
-        if not hasattr(self, "t_"):
-            self.t_ = 1.0
+        if from_fit or not hasattr(self, "t_"):
+            self.t_ = 1.0  # scikit-learn's count starts at 1
+        tasks = FitTasks(self, X_in, y_in, sample_weight, max_iter)  # sklearn.callback hooks
         Y, weights = self._encode_targets(y, sample_weight, class_weight)
         validation_mask, seed = self._validation_split_and_seed(y, sample_weight, n_outputs)
         n_iter = self._run_epochs(X, y, Y, weights, sample_weight, validation_mask, seed,

@@ -396,6 +396,10 @@ def test_bad_input_errors():
         clf.predict(X[:, :3])
     with pytest.raises(ValueError, match="NaN"):
         clf.predict(X_nan)
+    before = clf.predict(X)
+    with pytest.raises(ValueError, match="NaN"):
+        clf.fit(X_nan, y)  # a rejected fit leaves the fitted model usable
+    np.testing.assert_array_equal(clf.predict(X), before)
     with pytest.raises(ValueError, match="one class"):
         PerceptronClassifier().fit(X, np.zeros(len(y)))
     with pytest.raises(ValueError, match="Unknown label type"):
