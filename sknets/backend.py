@@ -14,6 +14,11 @@ Backends:
 - any other array-API namespace (e.g. ``array_api_strict``), used when an
   estimator follows its input's namespace under scikit-learn's
   ``array_api_dispatch``.
+
+Where results go (:func:`output_backend`): predictions come back in the
+input's namespace (NumPy for NumPy or array-likes, CuPy for CuPy, the input's
+namespace under dispatch); fitted attributes are NumPy, or the input's
+namespace when fitted under dispatch. A pickled model holds NumPy arrays only.
 """
 
 import functools
@@ -220,7 +225,7 @@ def _numpy_backend():
 def _cupy_backend():
     try:
         import cupy
-    except ImportError as exc:  # pragma: no cover - depends on the machine
+    except ImportError as exc:
         raise ImportError(
             "backend='cupy' needs CuPy, which is not installed. Install it with "
             "`pip install \"sknets[gpu]\"` (CUDA 12) on a machine with an "
@@ -228,10 +233,12 @@ def _cupy_backend():
         ) from exc
     try:
         n_devices = cupy.cuda.runtime.getDeviceCount()
-    except Exception as exc:  # pragma: no cover - depends on the machine
+    except Exception as exc:
         raise RuntimeError(
-            "backend='cupy' needs a CUDA GPU, but CuPy could not reach one "
-            f"({exc}). Use backend='numpy' or backend='auto'."
+            "backend='cupy' needs a CUDA GPU, but CuPy (installed) could not reach "
+            f"one ({exc}). Check the NVIDIA driver and that the CuPy wheel matches "
+            "the CUDA version (`pip install \"sknets[gpu]\"` installs cupy-cuda12x), "
+            "or use backend='numpy' or backend='auto'."
         ) from exc
     if n_devices < 1:  # pragma: no cover - depends on the machine
         raise RuntimeError(
