@@ -54,7 +54,8 @@ def _d_tanh(xp, a, dY):
 
 
 def _d_relu(xp, a, dY):
-    return xp.where(a > 0, dY, 0.0)
+    # A multiply by the 0/1 mask: NumPy's where() is an order of magnitude slower.
+    return dY * xp.astype(a > 0, dY.dtype)
 
 
 def _d_step(xp, a, dY):

@@ -10,10 +10,11 @@ Forward: pad, take the strided window view
 (:meth:`~sknets.backend.Backend.sliding_windows`), copy it once into the
 im2col matrix, one GEMM with the kernel reshaped to
 ``(kh * kw * channels, filters)``, add the bias. Backward: the kernel
-gradient is one GEMM ``cols.T @ dY``, the input gradient one GEMM
-``dY @ W.T`` followed by col2im, which adds the ``kh * kw`` slices of the
-column gradient into the padded input gradient with strided slice additions
-(a loop over kernel offsets, never over pixels, and no scatter-add).
+gradient is one GEMM ``cols.T @ dY``; the input gradient is col2im of the
+column gradient ``dY @ W.T``, computed one kernel offset at a time
+(``dY @ W[a, b].T``, a contiguous ``(n, out_h, out_w, channels)`` block) and
+added into the padded input gradient with a strided slice addition: a loop
+over the ``kh * kw`` kernel offsets, never over pixels, and no scatter-add.
 
 References
 ----------
@@ -206,15 +207,31 @@ class Conv2D(Layer):
         Xp[:, pt:pt + h, pl:pl + w, :] = X
         return Xp
 
+    def _im2col(self, Xp, n):
+        """The im2col matrix ``(n * out_h * out_w, kh * kw * channels)`` of padded ``Xp``."""
+        xp = self.xp
+        oh, ow, _ = self.output_shape_
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        c = Xp.shape[3]
+        if c >= 8:
+            # One copy of the strided window view; rows are runs of kw * c values.
+            windows = self.backend.sliding_windows(Xp, self.kernel_size, self.stride)
+            return xp.reshape(windows, (n * oh * ow, kh * kw * c))
+        # Few channels: one slice copy per kernel offset has far longer inner runs.
+        cols = xp.empty((n, oh, ow, kh, kw, c), dtype=Xp.dtype, device=_device(Xp))
+        for a in range(kh):
+            for b in range(kw):
+                cols[:, :, :, a, b, :] = Xp[:, a:a + sh * (oh - 1) + 1:sh,
+                                            b:b + sw * (ow - 1) + 1:sw, :]
+        return xp.reshape(cols, (n * oh * ow, kh * kw * c))
+
     def forward(self, X, training=False):
         xp = self.xp
         n = X.shape[0]
         oh, ow, f = self.output_shape_
-        W = self.params["W"]
         Xp = self._pad(X)
-        windows = self.backend.sliding_windows(Xp, self.kernel_size, self.stride)
-        cols = xp.reshape(windows, (n * oh * ow, -1))
-        Y = cols @ xp.reshape(W, (-1, f))
+        cols = self._im2col(Xp, n)
+        Y = cols @ xp.reshape(self.params["W"], (-1, f))
         Y += self.params["b"]
         if training:
             self._cache_cols = cols
@@ -232,12 +249,17 @@ class Conv2D(Layer):
             return None
         n = dY.shape[0]
         oh, ow, _ = self.output_shape_
-        kh, kw = self.kernel_size
-        c = self.input_shape_[2]
-        dcols = xp.reshape(dY2 @ xp.reshape(W, (-1, f)).T, (n, oh, ow, kh, kw, c))
-        dXp = col2im(xp, dcols, self._cache_padded_shape, self.stride)
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        h, w, c = self.input_shape_
+        # col2im fused with the input-gradient GEMM: for each kernel offset,
+        # dY @ W[a, b].T is that offset's (n, oh, ow, c) slice of the column
+        # gradient, contiguous, added at its strided place in the padded input.
+        dXp = xp.zeros(self._cache_padded_shape, dtype=dY.dtype, device=_device(dY))
+        for a in range(kh):
+            for b in range(kw):
+                part = xp.reshape(dY2 @ W[a, b, ...].T, (n, oh, ow, c))
+                dXp[:, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw, :] += part
         (pt, _), (pl, _) = self._pads(self.input_shape_)
-        h, w, _ = self.input_shape_
         if dXp.shape[1] == h and dXp.shape[2] == w:
             return dXp
         return dXp[:, pt:pt + h, pl:pl + w, :]
