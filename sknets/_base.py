@@ -77,6 +77,10 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
     }
 
+    #: rows per forward pass at predict time (subclasses with large
+    #: activations per row, e.g. convolutions, use fewer).
+    _predict_batch_rows = PREDICT_BATCH_ROWS
+
     # ------------------------------------------------------------------ hooks
     @abstractmethod
     def _build_layers(self, input_shape, n_outputs):
@@ -513,7 +517,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """Logits for validated 2-D ``X``, in batches of PREDICT_BATCH_ROWS rows."""
         dtype = self._compute_dtype()
         outs = []
-        for s in gen_batches(X.shape[0], PREDICT_BATCH_ROWS):
+        for s in gen_batches(X.shape[0], self._predict_batch_rows):
             Xb = X[s].toarray() if sp.issparse(X) else X[s, ...]
             outs.append(self._network.forward(backend.asarray(Xb, dtype=dtype)))
         if len(outs) == 1:
@@ -528,7 +532,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         fn = self._loss.output if fn is None else fn
         outs = []
         dtype = self._compute_dtype()
-        for s in gen_batches(X.shape[0], PREDICT_BATCH_ROWS):
+        for s in gen_batches(X.shape[0], self._predict_batch_rows):
             Xb = X[s].toarray() if sp.issparse(X) else X[s, ...]
             z = self._network.forward(backend.asarray(Xb, dtype=dtype))
             outs.append(backend.to_numpy(fn(xp, z)))
