@@ -494,18 +494,42 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         theta0 = np.concatenate([to_numpy(p).ravel() for p in net.params]).astype(np.float64)
         self.loss_curve_ = []
 
-        def callback(intermediate_result):
-            self.loss_curve_.append(float(intermediate_result.fun))
-            if tasks is not None:
-                tasks.iteration()
+        last = {"x": theta0, "fun": np.nan}   # the last accepted iterate
+        interrupt = DeferredInterrupt().install()   # Ctrl-C: stop after this iteration
+        self.stop_reason_ = None
 
-        opt_res = scipy.optimize.minimize(
-            fun, theta0, method="L-BFGS-B", jac=True, callback=callback,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
-        )
-        self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
-        self.loss_ = float(opt_res.fun)
-        unpack(opt_res.x)
+        def callback(intermediate_result):
+            last["x"], last["fun"] = intermediate_result.x.copy(), intermediate_result.fun
+            self.loss_curve_.append(float(intermediate_result.fun))
+            if tasks is not None and tasks.iteration():
+                self.stop_reason_ = "a callback asked to stop."
+                raise StopIteration
+            if interrupt.requested:
+                raise KeyboardInterrupt
+
+        try:
+            opt_res = scipy.optimize.minimize(
+                fun, theta0, method="L-BFGS-B", jac=True, callback=callback,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+            )
+        except (KeyboardInterrupt, StopIteration) as exc:   # StopIteration: scipy < 1.11
+            opt_res = None
+            if isinstance(exc, KeyboardInterrupt):
+                self.stop_reason_ = "interrupted by the user (KeyboardInterrupt)."
+        finally:
+            interrupt.uninstall()
+        if opt_res is None or self.stop_reason_ is not None:
+            self.n_iter_ = len(self.loss_curve_)
+            self.loss_ = float(last["fun"])
+            unpack(last["x"])
+            if self.stop_reason_.startswith("interrupted"):
+                warnings.warn(f"Training {self.stop_reason_[:-1]} after iteration "
+                              f"{self.n_iter_}; the model is usable.", UserWarning, stacklevel=4)
+        else:
+            self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+            self.loss_ = float(opt_res.fun)
+            self.stop_reason_ = str(opt_res.message)
+            unpack(opt_res.x)
         if not all(np.isfinite(to_numpy(p)).all() for p in net.params):
             raise DivergenceError(
                 "Solver produced non-finite parameter weights. The input data may "

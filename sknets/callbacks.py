@@ -116,11 +116,12 @@ class FitTasks:
         )
 
     def iteration(self):
-        """One L-BFGS iteration, reported as a leaf task."""
-        if self.enabled:
-            ctx = self.root.subcontext(task_name="lbfgs-iter")
-            ctx.call_on_fit_task_begin(estimator=self.estimator)
-            ctx.call_on_fit_task_end(estimator=self.estimator)
+        """One L-BFGS iteration, reported as a leaf task; True asks to stop."""
+        if not self.enabled:
+            return False
+        ctx = self.root.subcontext(task_name="lbfgs-iter")
+        ctx.call_on_fit_task_begin(estimator=self.estimator)
+        return ctx.call_on_fit_task_end(estimator=self.estimator)
 
     def end(self):
         """Close the fit task (the callbacks see the final model)."""

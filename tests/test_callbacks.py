@@ -233,3 +233,52 @@ def test_ctrl_c_finishes_the_current_batch(digits, monkeypatch):
     assert clf.n_iter_ == 0 and clf.history_ == []
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert clf.predict(X).shape == y.shape
+
+
+@needs_callbacks
+def test_callback_stops_lbfgs():
+    class StopAfter(TaskCounter):
+        def on_fit_task_end(self, estimator, context, **kwargs):
+            self.ended.append((type(estimator).__name__, context.task_name))
+            return self.ended.count(("MLPRegressorScratch", "lbfgs-iter")) == 3
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    reg = MLPRegressorScratch(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=50,
+                              random_state=0, dtype="float64")
+    reg.set_callbacks(StopAfter()).fit(X, y)
+    assert reg.n_iter_ == len(reg.loss_curve_) == 3
+    assert reg.stop_reason_ == "a callback asked to stop."
+    ref = MLPRegressorScratch(**reg.get_params()).set_params(max_iter=3).fit(X, y)
+    for a, b in zip(reg.coefs_, ref.coefs_):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+def test_keyboard_interrupt_during_lbfgs(monkeypatch):
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    params = dict(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=50, random_state=0,
+                  dtype="float64")
+    calls = {"n": 0}
+    original = MLPRegressorScratch._batch_loss_and_grads
+
+    def loss_and_grads(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(MLPRegressorScratch, "_batch_loss_and_grads", loss_and_grads)
+    reg = MLPRegressorScratch(**params)
+    with pytest.warns(UserWarning, match="interrupted by the user"):
+        reg.fit(X, y)
+    monkeypatch.undo()
+    assert 1 <= reg.n_iter_ == len(reg.loss_curve_) < 8
+    assert np.isfinite(reg.loss_) and reg.loss_ == reg.loss_curve_[-1]
+    # the model holds the last accepted L-BFGS iterate
+    ref = MLPRegressorScratch(**{**params, "max_iter": reg.n_iter_})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref.fit(X, y)
+    for a, b in zip(reg.coefs_, ref.coefs_):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
