@@ -125,7 +125,17 @@ _SHARED_ATTRS_DOC = """
 
     history_ : list of dict
         One record per epoch: ``epoch``, ``train_loss``, ``valid_loss`` and
-        ``valid_score`` (with early stopping), ``learning_rate``, ``dur`` (s).
+        ``valid_score`` (with early stopping), ``learning_rate``, ``dur`` (s),
+        and ``train_loss_best`` etc. flags (best value so far). Empty for lbfgs.
+
+    best_epoch_ : int or None
+        With early stopping, the epoch of the best validation score, whose
+        weights the model holds; otherwise the epoch of the lowest training
+        loss. None for lbfgs.
+
+    stop_reason_ : str
+        Why training stopped (no improvement, max_iter, a callback, Ctrl-C,
+        or L-BFGS' message).
 
     t_ : int
         Number of training samples seen by the optimizer.
