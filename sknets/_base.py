@@ -497,6 +497,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         last = {"x": theta0, "fun": np.nan}   # the last accepted iterate
         interrupt = DeferredInterrupt().install()   # Ctrl-C: stop after this iteration
         self.stop_reason_ = None
+        self.best_epoch_ = None
 
         def callback(intermediate_result):
             last["x"], last["fun"] = intermediate_result.x.copy(), intermediate_result.fun
