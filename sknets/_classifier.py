@@ -132,6 +132,30 @@ class NetworkClassifierMixin(ClassifierMixin):
         return self._labels_from_output(self._forward_output(self._validated_X(X)))
 
     @returns_input_namespace
+    def decision_function(self, X):
+        """Logits of the output layer (the scores before softmax or sigmoid).
+
+        scikit-learn's MLPClassifier has no ``decision_function``; this one
+        makes the classifiers usable wherever scikit-learn expects scores
+        (``roc_auc_score``, ``RocCurveDisplay``, calibration), without the
+        rounding of probabilities that saturate at 0 or 1.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            For binary problems, the logit of ``classes_[1]`` (positive means
+            that class is predicted); otherwise one logit per class (softmax)
+            or per label (multilabel).
+        """
+        check_is_fitted(self)
+        z = self._forward_output(self._validated_X(X), fn=lambda xp, z: z)
+        return z.ravel() if self.n_outputs_ == 1 else z
+
+    @returns_input_namespace
     def predict_proba(self, X):
         """Class probabilities.
 

@@ -288,3 +288,20 @@ def test_divergence_stops_with_a_message_and_no_nan_model():
             reg.fit(X * 100, y)
         assert np.isfinite(reg.predict(X)).all()
     assert all(np.isfinite(c).all() for c in reg.coefs_)
+
+
+def test_decision_function_gives_logits_consistent_with_proba(digits_split):
+    from sklearn.metrics import roc_auc_score
+
+    X_train, X_test, y_train, y_test = digits_split
+    multi = MLPClassifierScratch(random_state=0, max_iter=20).fit(X_train, y_train)
+    scores = multi.decision_function(X_test)
+    assert scores.shape == (len(X_test), 10)
+    np.testing.assert_array_equal(multi.classes_[scores.argmax(axis=1)], multi.predict(X_test))
+    np.testing.assert_allclose(np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True),
+                               multi.predict_proba(X_test), rtol=1e-4, atol=1e-6)
+    binary = MLPClassifierScratch(random_state=0, max_iter=20).fit(X_train, y_train > 4)
+    logit = binary.decision_function(X_test)
+    assert logit.shape == (len(X_test),)
+    np.testing.assert_array_equal(logit > 0, binary.predict(X_test))
+    assert roc_auc_score(y_test > 4, logit) > 0.95
