@@ -104,3 +104,17 @@ def test_filter_display_from_convnet(digits):
     mlp = MLPClassifierScratch(hidden_layer_sizes=(4,), max_iter=2).fit(X[:100], y[:100])
     with pytest.raises(ValueError, match="0 convolution layer"):
         FilterDisplay.from_estimator(mlp)
+
+
+def test_matplotlib_imported_lazily_with_a_clear_error(monkeypatch):
+    import subprocess
+    import sys
+
+    code = ("import sys, sknets.plotting, sknets; "
+            "print('matplotlib' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.stdout.strip() == "False", res.stderr
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r'pip install "sknets\[plot\]"'):
+        LossCurveDisplay(train_loss=[1.0, 0.5]).plot()
