@@ -181,6 +181,10 @@ class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
     True
     """
 
+    #: predict in batches of 256 rows: the im2col matrices of a batch are
+    #: ``kh * kw`` times the size of its feature maps.
+    _predict_batch_rows = 256
+
     _parameter_constraints: dict = {
         **BaseNetwork._parameter_constraints,
         "image_shape": ["array-like", None],

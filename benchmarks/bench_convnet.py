@@ -1,0 +1,255 @@
+"""ConvNetClassifier vs PyTorch (CPU) on MNIST: seconds per epoch, accuracy, memory.
+
+The same network for both peers::
+
+    Conv(16, 3x3, same) - ReLU - MaxPool 2 - Conv(32, 3x3, same) - ReLU - MaxPool 2
+    - Flatten - Dense 128 - ReLU - Dense 10 (softmax cross-entropy)
+
+Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8), mini-batches of 128 shuffled each
+epoch, 5 epochs, no weight decay, float32. PyTorch starts from *the same
+initial weights* as sknets (He-uniform kernels and hidden layer, Glorot output
+layer, drawn by sknets and copied over, NCHW-permuted) and sees the samples in
+*the same order* (sknets' shuffles replayed; ``--torch-shuffle`` gives it its
+own ``randperm`` instead), so the two differ only in their implementation and
+float32 rounding.
+
+Each peer trains in its own child process (so the peak resident memory,
+``ru_maxrss``, is its own); the peers take turns for each repeat so that load
+from elsewhere on the machine spreads evenly over both. Both use the same
+number of threads (``--threads``, default 2: BLAS threads for sknets through
+threadpoolctl, ``torch.set_num_threads`` for PyTorch). Reported: best and
+median seconds per epoch (fit time / epochs), the ratio sknets / PyTorch of
+the medians, test accuracy (each repeat uses the next seed: initial weights and
+order change, the same for both peers) and its mean, peak RSS and its growth
+during the fit.
+
+Data: ``mnist10k.npz`` (``X`` uint8 10000x784, ``y``; rows 0-7999 train,
+8000-9999 test, X/255) from the path argument or ``$SKNETS_MNIST``; without
+it, scikit-learn's ``load_digits`` (8x8, X/16, 25% stratified test split).
+PyTorch is optional: without it only sknets runs.
+
+Usage::
+
+    python benchmarks/bench_convnet.py /work/shared/data/mnist10k.npz --repeats 3
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from datetime import datetime, timezone
+
+import numpy as np
+
+EPOCHS = 5
+BATCH = 128
+LR = 1e-3
+
+
+def load_data(path):
+    """Train/test split as float32 rows and the image side."""
+    if path and os.path.exists(path):
+        d = np.load(path)
+        X = d["X"].reshape(len(d["X"]), -1).astype(np.float32) / 255.0
+        y = d["y"].astype(np.int64)
+        return X[:8000], X[8000:], y[:8000], y[8000:], "mnist10k"
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+    return X_tr, X_te, y_tr, y_te, "load_digits (no MNIST file)"
+
+
+def make_sknets(seed):
+    from sknets import ConvNetClassifier
+
+    return ConvNetClassifier(
+        conv_filters=(16, 32), kernel_size=3, padding="same", pooling="max", pool_size=2,
+        hidden_layer_sizes=(128,), solver="adam", learning_rate_init=LR, batch_size=BATCH,
+        alpha=0.0, max_iter=EPOCHS, tol=0.0, n_iter_no_change=EPOCHS + 1, shuffle=True,
+        random_state=seed, dtype="float32",
+    )
+
+
+def initial_weights_and_order(clf, n_samples, n_features, n_classes, seed):
+    """The weights ``clf.fit`` starts from and the sample order of each epoch.
+
+    ``fit`` draws the initial weights from ``RandomState(seed)``, then shuffles
+    the sample indices with it at the start of every epoch (scikit-learn's
+    ``shuffle``); this replays those draws.
+    """
+    from sklearn.utils import shuffle
+
+    from sknets.backend import get_backend
+    from sknets.network import Sequential
+
+    rs = np.random.RandomState(seed)
+    net = Sequential(clf._build_layers((n_features,), n_classes)).build(
+        (n_features,), get_backend("numpy"), np.float32, rs)
+    params = [{k: np.array(v) for k, v in layer.params.items()}
+              for layer in net.layers if layer.params]
+    order, idx = [], np.arange(n_samples)
+    for _ in range(EPOCHS):
+        idx = shuffle(idx, random_state=rs)
+        order.append(idx)
+    return params, order
+
+
+def _rss_mib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_sknets(data, threads, seed):
+    from threadpoolctl import threadpool_limits
+
+    X_tr, X_te, y_tr, y_te, _ = data
+    clf = make_sknets(seed)
+    rss0 = _rss_mib()
+    with threadpool_limits(threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tic = time.perf_counter()
+        clf.fit(X_tr, y_tr)
+        fit_s = time.perf_counter() - tic
+        acc = clf.score(X_te, y_te)
+    return dict(peer="sknets", s_per_epoch=fit_s / clf.n_iter_, acc=acc,
+                peak_mib=_peak_mib(), rss_before_mib=rss0,
+                epochs=[round(h["dur"], 3) for h in clf.history_])
+
+
+def run_torch(data, threads, seed, same_order=True):
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    X_tr, X_te, y_tr, y_te, _ = data
+    side = int(round(X_tr.shape[1] ** 0.5))
+    n_classes = int(y_tr.max()) + 1
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * (side // 4) ** 2, 128), nn.ReLU(), nn.Linear(128, n_classes),
+    )
+    # Same initial weights as sknets, permuted to PyTorch's NCHW layout.
+    params, order = initial_weights_and_order(make_sknets(seed), len(X_tr), X_tr.shape[1],
+                                              n_classes, seed)
+    convs = [m for m in model if isinstance(m, nn.Conv2d)]
+    denses = [m for m in model if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for m, p in zip(convs, params[:2]):
+            m.weight.copy_(torch.from_numpy(p["W"].transpose(3, 2, 0, 1).copy()))
+            m.bias.copy_(torch.from_numpy(p["b"]))
+        s4 = side // 4
+        W1 = params[2]["W"].reshape(s4, s4, 32, -1).transpose(2, 0, 1, 3).reshape(-1, 128)
+        denses[0].weight.copy_(torch.from_numpy(W1.T.copy()))
+        denses[0].bias.copy_(torch.from_numpy(params[2]["b"]))
+        denses[1].weight.copy_(torch.from_numpy(params[3]["W"].T.copy()))
+        denses[1].bias.copy_(torch.from_numpy(params[3]["b"]))
+    Xt = torch.from_numpy(X_tr.reshape(-1, 1, side, side))
+    yt = torch.from_numpy(y_tr)
+    opt = torch.optim.Adam(model.parameters(), lr=LR, betas=(0.9, 0.999), eps=1e-8)
+    loss_fn = nn.CrossEntropyLoss()
+    rss0 = _rss_mib()
+    epochs = []
+    tic = time.perf_counter()
+    for epoch in range(EPOCHS):
+        t0 = time.perf_counter()
+        perm = torch.from_numpy(order[epoch]) if same_order else torch.randperm(len(Xt))
+        for i in range(0, len(Xt), BATCH):
+            idx = perm[i:i + BATCH]
+            opt.zero_grad()
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+        epochs.append(round(time.perf_counter() - t0, 3))
+    fit_s = time.perf_counter() - tic
+    with torch.no_grad():
+        pred = model(torch.from_numpy(X_te.reshape(-1, 1, side, side))).argmax(1).numpy()
+    return dict(peer="torch", s_per_epoch=fit_s / EPOCHS, acc=float((pred == y_te).mean()),
+                peak_mib=_peak_mib(), rss_before_mib=rss0, epochs=epochs)
+
+
+def child(args):
+    data = load_data(args.data)
+    if args.child == "sknets":
+        res = run_sknets(data, args.threads, args.seed)
+    else:
+        res = run_torch(data, args.threads, args.seed, same_order=not args.torch_shuffle)
+    print("RESULT " + json.dumps(res))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("data", nargs="?", default=os.environ.get("SKNETS_MNIST"),
+                        help="path of mnist10k.npz (default: $SKNETS_MNIST)")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random_state of the first repeat (then seed + 1, ...)")
+    parser.add_argument("--torch-shuffle", action="store_true",
+                        help="PyTorch shuffles with its own randperm (default: sknets' order)")
+    parser.add_argument("--child", choices=["sknets", "torch"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args)
+
+    peers = ["sknets"]
+    try:
+        import torch  # noqa: F401
+        peers.append("torch")
+    except ImportError:
+        print("PyTorch is not installed: benchmarking sknets alone.")
+    dataset = load_data(args.data)[-1]
+    print(f"# ConvNet benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"threads={args.threads}, data: {dataset}, {EPOCHS} epochs, batch {BATCH}")
+    results = {p: [] for p in peers}
+    for r in range(args.repeats):
+        for peer in peers:
+            cmd = [sys.executable, os.path.abspath(__file__), "--child", peer,
+                   "--threads", str(args.threads), "--seed", str(args.seed + r)]
+            if args.torch_shuffle:
+                cmd.append("--torch-shuffle")
+            if args.data:
+                cmd.insert(2, args.data)
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
+            if out.returncode or not lines:
+                print(out.stdout, out.stderr, file=sys.stderr)
+                raise SystemExit(f"{peer} child failed (exit {out.returncode})")
+            res = json.loads(lines[-1][len("RESULT "):])
+            results[peer].append(res)
+            print(f"  repeat {r + 1} {peer:6s}: {res['s_per_epoch']:.2f} s/epoch "
+                  f"(epochs {res['epochs']}), acc {res['acc']:.4f}, "
+                  f"peak RSS {res['peak_mib']:.0f} MiB", flush=True)
+
+    print()
+    print("| peer | s/epoch best | s/epoch median | ratio to torch (median) | test accuracy "
+          "(per seed) | mean accuracy | peak RSS MiB | RSS growth during fit MiB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    med = {p: statistics.median(r["s_per_epoch"] for r in results[p]) for p in peers}
+    for peer in peers:
+        rs = results[peer]
+        ratio = f"{med[peer] / med['torch']:.2f}" if "torch" in med else "n/a"
+        accs = "/".join(f"{r['acc']:.4f}" for r in rs)
+        print(f"| {peer} | {min(r['s_per_epoch'] for r in rs):.2f} | {med[peer]:.2f} | "
+              f"{ratio} | {accs} | {statistics.mean(r['acc'] for r in rs):.4f} | "
+              f"{max(r['peak_mib'] for r in rs):.0f} | "
+              f"{max(r['peak_mib'] - r['rss_before_mib'] for r in rs):.0f} |")
+
+
+if __name__ == "__main__":
+    main()
