@@ -63,7 +63,10 @@ class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
     """Convolutional neural network classifier, written from scratch.
 
     The network is ``Reshape(image_shape)``, then for each entry of
-    ``conv_filters`` a ``Conv2D`` + activation + pooling block, then
+    ``conv_filters`` a ``Conv2D`` + activation + pooling block (with max
+    pooling the activation comes after the pooling: the same function, since
+    max commutes with these non-decreasing activations, for a fraction of the
+    work), then
     ``Flatten``, the hidden ``Dense`` + activation layers of
     ``hidden_layer_sizes`` and a ``Dense`` output layer with softmax
     cross-entropy (multiclass) or sigmoid cross-entropy (binary, multilabel).
@@ -276,13 +279,20 @@ class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
         for filters in self._sizes(self.conv_filters, "conv_filters"):
             conv = Conv2D(filters, self.kernel_size, stride=self.stride, padding=self.padding)
             shape = conv.output_shape(shape)
-            layers += [conv, Activation(self.activation)]
+            block = [conv, Activation(self.activation)]
             if self.pooling is not None:
                 window = (min(pool_h, shape[0]), min(pool_w, shape[1]))
                 if window != (1, 1):
                     pool = _POOLS[self.pooling](window)
                     shape = pool.output_shape(shape)
-                    layers.append(pool)
+                    if self.pooling == "max":
+                        # max commutes with every (non-decreasing) activation here:
+                        # activating the pooled map gives the same network, with
+                        # pool_size times fewer activations to compute.
+                        block = [conv, pool, block[1]]
+                    else:
+                        block.append(pool)
+            layers += block
         layers.append(Flatten())
         init = "he_uniform" if self.activation == "relu" else "glorot_uniform"
         factor = 2.0 if self.activation == "logistic" else 6.0

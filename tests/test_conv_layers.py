@@ -170,3 +170,20 @@ def test_small_network_and_loss_gradients():
             np.testing.assert_allclose(
                 layer.grads[name], numerical_gradient(objective, param),
                 rtol=1e-5, atol=1e-8, err_msg=f"{layer.describe()}: {name}")
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic"])
+def test_max_pool_commutes_with_activation(activation):
+    """ConvNetClassifier activates after max pooling: the same outputs and gradients."""
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((3, 6, 6, 2))
+    outs, grads = [], []
+    for order in ([Activation(activation), MaxPool2D(2)], [MaxPool2D(2), Activation(activation)]):
+        net = Sequential([Conv2D(3, 3, padding="same")] + order).build(
+            (6, 6, 2), get_backend("numpy"), np.float64, np.random.RandomState(1))
+        out = net.forward(X, training=True)
+        net.backward(np.ones_like(out))
+        outs.append(out)
+        grads.append(net.layers[0].grads["W"])
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-10)
