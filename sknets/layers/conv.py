@@ -244,7 +244,9 @@ class Conv2D(Layer):
         W = self.params["W"]
         dY2 = xp.reshape(dY, (-1, f))
         self.grads["W"] = xp.reshape(self._cache_cols.T @ dY2, W.shape)
-        self.grads["b"] = xp.sum(dY2, axis=0)
+        # A GEMV with ones: NumPy's column sum of a tall, narrow matrix is ~20x slower.
+        ones = xp.ones((dY2.shape[0],), dtype=dY2.dtype, device=_device(dY2))
+        self.grads["b"] = ones @ dY2
         if not self.need_input_grad:
             return None
         n = dY.shape[0]
