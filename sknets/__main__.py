@@ -305,7 +305,8 @@ def run(args, out=None):
     n_epochs = getattr(est, "n_iter_", None)
     print(f"Test {metric}: {score:.4f} ({len(y_test)} samples)", file=out)
     print(f"Total time: {time.perf_counter() - t_start:.2f} s (training {fit_seconds:.2f} s"
-          + (f", {n_epochs} epochs)" if n_epochs is not None else ")"), file=out)
+          + (f", {n_epochs} epoch{'s' * (n_epochs != 1)})" if n_epochs is not None else ")"),
+          file=out)
     if args.save:
         try:
             import joblib
