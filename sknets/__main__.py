@@ -374,6 +374,8 @@ def main(argv=None):
             return _fail(f"--{name} must be >= 1, got {value}", 2)
     if not 0.0 < args.test_size < 1.0:
         return _fail(f"--test-size must be between 0 and 1, got {args.test_size}", 2)
+    if args.save and not os.path.isdir(os.path.dirname(os.path.abspath(args.save))):
+        return _fail(f"--save: no such directory for {args.save}", 2)
     try:
         run(args)
     except UsageError as exc:

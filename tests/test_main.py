@@ -144,6 +144,8 @@ def test_bad_option_value_exits_2(capsys):
     one_line_error(capsys.readouterr().err)
     assert main(["--hidden-layer-sizes", "ten"]) == 2
     assert "Traceback" not in capsys.readouterr().err
+    assert main(["--save", "/no/such/dir/model.joblib"]) == 2  # checked before training
+    assert "--save" in one_line_error(capsys.readouterr().err)
 
 
 def test_save_writes_a_model_that_predicts_the_same(tmp_path, capsys):
