@@ -163,6 +163,8 @@ def main(argv=None):
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     args = p.parse_args(argv)
 
+    if args.data and not os.path.isfile(args.data):
+        p.error(f"no such file: {args.data}")
     Xtr, Xte, ytr, yte, description = load_data(args.data)
     n_cores = os.cpu_count() or 1
     peers = {"sklearn float64": sklearn_peer(MLPClassifier, np.float64),
