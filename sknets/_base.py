@@ -470,7 +470,6 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _fit_lbfgs(self, X, Y, sample_weight, backend, tasks=None):
         net = self._network
         dtype = self._compute_dtype()
-        xp = backend.xp
         X_dev = backend.asarray(X.toarray() if sp.issparse(X) else X, dtype=dtype)
         Y_dev = backend.asarray(Y, dtype=dtype)
         sw_dev = None if sample_weight is None else backend.asarray(sample_weight, dtype=dtype)

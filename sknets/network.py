@@ -139,6 +139,6 @@ def format_summary(rows, input_shape, dtype):
     total = sum(n for _, _, n in rows)
     nbytes = total * np.dtype(dtype).itemsize
     out += [line, f"Total params: {total:,}", f"Trainable params: {total:,}",
-            f"Non-trainable params: 0",
+            "Non-trainable params: 0",
             f"Weights memory: {nbytes / 1024:,.1f} KiB ({np.dtype(dtype).name})"]
     return "\n".join(out)

@@ -1,5 +1,6 @@
-"""ConvNetClassifier: accuracy on real digits, scikit-learn compatibility,
-image inputs and shape errors, pickling and the summary table."""
+"""ConvNetClassifier: accuracy on real digits, Pipeline and grid search, image
+inputs and shape errors, pickling and the summary table (scikit-learn's
+estimator checks run in test_common.py)."""
 
 import pickle
 import warnings
@@ -12,22 +13,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sknets import ConvNetClassifier, MLPClassifierScratch
 from sknets.layers import AvgPool2D, Conv2D, MaxPool2D
-
-# Small and quick, for the generic scikit-learn checks.
-FAST = dict(conv_filters=(4,), hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=50,
-            random_state=0)
-
-#: as tests/test_common.py: the sample-weight checks compare at rtol=1e-7, below
-#: float32's resolution, so they run in float64.
-PER_CHECK_PARAMS = {
-    "check_sample_weight_equivalence_on_dense_data": dict(dtype="float64"),
-    "check_sample_weight_equivalence_on_sparse_data": dict(dtype="float64"),
-}
-
 
 @pytest.fixture(scope="module")
 def digits():
@@ -69,14 +57,6 @@ def test_early_stopping_records_validation_scores(digits):
     clf.fit(X_train, y_train)
     assert len(clf.validation_scores_) == clf.n_iter_ < 30
     assert clf.best_validation_score_ == max(clf.validation_scores_) > 0.9
-
-
-@parametrize_with_checks([ConvNetClassifier(**FAST)])
-def test_sklearn_compatible(estimator, check):
-    name = getattr(check, "func", check).__name__
-    if name in PER_CHECK_PARAMS:
-        estimator.set_params(**PER_CHECK_PARAMS[name])
-    check(estimator)
 
 
 def test_pipeline_and_grid_search(digits):

@@ -14,7 +14,6 @@ from sklearn.linear_model import Perceptron
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sknets import DivergenceError, MLPClassifierScratch, PerceptronClassifier
 from sknets.backend import get_backend
@@ -460,20 +459,3 @@ def test_perceptron_criterion_gradient_and_output():
         loss.gradient(xp, np.zeros((1, 2)), np.array([[1.0, -1.0]])), [[-1.0, 1.0]])
 
 
-# ------------------------------------------------------ estimator checks
-@parametrize_with_checks(
-    [PerceptronClassifier()],
-    # The same two checks scikit-learn lists as expected failures for its own
-    # Perceptron (sklearn/utils/_test_common/instance_generator.py): per-sample
-    # updates in a shuffled order make a weight of 2 differ from a repeated
-    # sample, and a weight of 0 from a removed one (the sample still takes a
-    # place in the order and in the epoch's loss).
-    expected_failed_checks=lambda est: {
-        "check_sample_weight_equivalence_on_dense_data":
-            "sample_weight is not equivalent to removing/repeating samples.",
-        "check_sample_weight_equivalence_on_sparse_data":
-            "sample_weight is not equivalent to removing/repeating samples.",
-    },
-)
-def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
