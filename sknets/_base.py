@@ -249,7 +249,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                         W = layer.params[k]
                         flat = xp.reshape(W, (-1,))
                         penalty = penalty + xp.vecdot(flat, flat)
-                        layer.grads[k] = layer.grads[k] + scale * W
+                        layer.grads[k] += scale * W  # in place: no new gradient array
             loss = loss + (0.5 * self.alpha) * penalty / sw_sum
         return loss
 

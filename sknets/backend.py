@@ -171,6 +171,23 @@ def _is_cupy_array(a):
     return cls.__name__ == "ndarray" and cls.__module__.split(".")[0] == "cupy"
 
 
+def ufunc_namespace(a):
+    """NumPy or CuPy itself for an array of either, else None.
+
+    Their ufuncs take ``out=``, so element-wise updates (the optimizers') can
+    write into reused arrays instead of allocating temporaries; ``out=`` is
+    outside the array-API standard, so any other namespace gets None and the
+    caller takes its standard path.
+    """
+    if isinstance(a, np.ndarray):
+        return np
+    if _is_cupy_array(a):
+        import cupy
+
+        return cupy
+    return None
+
+
 def is_array(a):
     """True for an array of any namespace (NumPy, CuPy, torch, array-API...)."""
     return (not isinstance(a, (np.generic, type)) and hasattr(a, "__dlpack__")

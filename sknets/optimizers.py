@@ -15,7 +15,7 @@ References
 
 import math
 
-from .backend import to_numpy
+from .backend import to_numpy, ufunc_namespace
 
 
 class BaseOptimizer:
@@ -47,14 +47,28 @@ class BaseOptimizer:
     def _state_arrays(self):
         return []
 
+    def _scratch(self, params, n):
+        """``n`` work arrays per parameter for in-place updates (NumPy/CuPy),
+        allocated once and reused at every step."""
+        scratch = getattr(self, "_work", None)
+        if (scratch is None or len(scratch) != len(params)
+                or any(w[0].shape != p.shape or w[0].dtype != p.dtype
+                       or type(w[0]) is not type(p) for w, p in zip(scratch, params))):
+            scratch = [tuple(ufunc_namespace(p).empty_like(p) for _ in range(n))
+                       for p in params]
+            self._work = scratch
+        return scratch
+
     def to(self, backend):
         """Move the optimizer state to ``backend``."""
         for name in self._state_arrays():
             setattr(self, name, [backend.asarray(a) for a in getattr(self, name)])
+        self._work = None
         return self
 
     def __getstate__(self):
         state = dict(vars(self))
+        state.pop("_work", None)
         for name in self._state_arrays():
             state[name] = [to_numpy(a).copy() for a in state[name]]
         return state
@@ -108,6 +122,20 @@ class SGD(BaseOptimizer):
 
     def update_params(self, params, grads):
         lr, mu = self.learning_rate, self.momentum
+        fast = ufunc_namespace(params[0]) if params else None
+        if fast is not None:  # NumPy/CuPy: the same arithmetic, no temporaries
+            for p, v, g, (t1, t2) in zip(params, self.velocities, grads,
+                                         self._scratch(params, 2)):
+                v *= mu
+                fast.multiply(g, lr, out=t1)
+                v -= t1                          # v = mu v - lr g
+                if self.nesterov:
+                    fast.multiply(v, mu, out=t2)
+                    t2 -= t1
+                    p += t2                      # p += mu v - lr g
+                else:
+                    p += v
+            return
         for p, v, g in zip(params, self.velocities, grads):
             v *= mu
             v -= lr * g
@@ -152,8 +180,31 @@ class Adam(BaseOptimizer):
             / (1 - b1**self.t)
         )
         lr, eps = self.learning_rate, self.epsilon
+        if not params:
+            return
+        fast = ufunc_namespace(params[0])
+        if fast is not None:
+            # NumPy/CuPy: the same operations in the same order (so the same
+            # rounding) written into reused work arrays: an Adam step is a
+            # dozen passes over the parameters, and fresh temporaries for each
+            # cost as much again in allocation and cache misses.
+            for p, m, v, g, (t1, t2) in zip(params, self.ms, self.vs, grads,
+                                            self._scratch(params, 2)):
+                m *= b1
+                fast.multiply(g, 1 - b1, out=t1)
+                m += t1                          # m = b1 m + (1 - b1) g
+                v *= b2
+                fast.multiply(g, g, out=t1)
+                t1 *= 1 - b2
+                v += t1                          # v = b2 v + (1 - b2) g^2
+                fast.sqrt(v, out=t1)
+                t1 += eps
+                fast.multiply(m, lr, out=t2)
+                fast.divide(t2, t1, out=t2)
+                p -= t2                          # p -= lr m / (sqrt(v) + eps)
+            return
+        xp = _namespace(params[0])
         for p, m, v, g in zip(params, self.ms, self.vs, grads):
-            xp = _namespace(p)
             m *= b1
             m += (1 - b1) * g
             v *= b2
