@@ -110,14 +110,35 @@ class MaxPool2D(_Pool2D):
     def forward(self, X, training=False):
         xp = self.xp
         win, _ = self._windows(X)
-        # Element-wise maxima of the offset slices: much faster than a
-        # reduction over two strided axes.
-        Y = None
-        for part in self._offsets(win):
-            Y = part if Y is None else xp.maximum(Y, part)
+        if self._tiled:
+            Y = self._tiled_max(win)
+        else:
+            # Element-wise maxima of the offset slices: much faster than a
+            # reduction over two strided axes.
+            Y = None
+            for part in self._offsets(win):
+                Y = part if Y is None else xp.maximum(Y, part)
         if training:
             self._cache_win = win
             self._cache_Y = Y
+        return Y
+
+    def _tiled_max(self, win):
+        """Window maxima of tiled windows ``(n, oh, ph, ow, pw, c)`` in two
+        stages: over the ``ph`` window rows first, whole image rows at a time
+        (long contiguous runs), then over the ``pw`` columns of what is left
+        (a ``ph``-th of the data): about half the time of ``ph * pw`` offset
+        slices, whose runs are only ``c`` values long."""
+        xp = self.xp
+        n, oh, ph, ow, pw, c = win.shape
+        rows = xp.reshape(win, (n, oh, ph, ow * pw * c))
+        M = rows[:, :, 0, :]
+        for a in range(1, ph):
+            M = xp.maximum(M, rows[:, :, a, :])
+        M = xp.reshape(M, (n, oh, ow, pw, c))
+        Y = M[:, :, :, 0, :]
+        for b in range(1, pw):
+            Y = xp.maximum(Y, M[:, :, :, b, :])
         return Y
 
     def backward(self, dY):
