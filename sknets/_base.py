@@ -29,7 +29,7 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._display import EpochTable, mark_best
-from ._interrupt import DeferredInterrupt
+from ._interrupt import DeferredInterrupt, TrainingInterrupted
 from .backend import (_to_numpy_tree, dispatch_backend, get_backend, host_copy, is_array,
                       take_rows, to_namespace, to_numpy)
 from .callbacks import CallbackSupportMixin, FitTasks, with_callbacks
@@ -351,19 +351,23 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     accumulated = accumulated + batch_loss * (s.stop - s.start)
                     self._optimizer.update_params(net.params, net.grads)
                     tasks.batch_end(batch_ctx)
-                    if interrupt.requested:
-                        raise KeyboardInterrupt
+                    interrupt.check()
 
                 self.n_iter_ += 1
                 self.loss_ = float(accumulated) / n_samples
-                if not np.isfinite(self.loss_):
+                # The loss is measured before each update: the epoch's last
+                # step can still take the weights to inf/NaN, so check them too
+                # (once per epoch, a reduction read back with the loss).
+                if not (np.isfinite(self.loss_) and net.weights_finite()):
                     net.set_weights(snapshot)
+                    self._optimizer = None   # its state (moments, velocities) is spoiled too
                     self._sync_fitted_attributes()
+                    what = (f"the loss became {self.loss_}" if not np.isfinite(self.loss_)
+                            else "the weights became non-finite")
                     raise DivergenceError(
-                        f"Training diverged at epoch {self.n_iter_}: the loss became "
-                        f"{self.loss_}. The weights were restored to those before this "
-                        "epoch. Lower learning_rate_init, or scale the input "
-                        "(e.g. StandardScaler)."
+                        f"Training diverged at epoch {self.n_iter_}: {what}. The weights "
+                        "were restored to those before this epoch. Lower "
+                        "learning_rate_init, or scale the input (e.g. StandardScaler)."
                     )
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
@@ -407,7 +411,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                         "optimization hasn't converged yet." % self.max_iter,
                         ConvergenceWarning,
                     )
-        except KeyboardInterrupt:
+        except TrainingInterrupted:
             interrupted = True
             self.stop_reason_ = "interrupted by the user (KeyboardInterrupt)."
         finally:
@@ -504,17 +508,16 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             if tasks is not None and tasks.iteration():
                 self.stop_reason_ = "a callback asked to stop."
                 raise StopIteration
-            if interrupt.requested:
-                raise KeyboardInterrupt
+            interrupt.check()
 
         try:
             opt_res = scipy.optimize.minimize(
                 fun, theta0, method="L-BFGS-B", jac=True, callback=callback,
                 options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
             )
-        except (KeyboardInterrupt, StopIteration) as exc:   # StopIteration: scipy < 1.11
+        except (TrainingInterrupted, StopIteration) as exc:   # StopIteration: scipy < 1.11
             opt_res = None
-            if isinstance(exc, KeyboardInterrupt):
+            if isinstance(exc, TrainingInterrupted):
                 self.stop_reason_ = "interrupted by the user (KeyboardInterrupt)."
         finally:
             interrupt.uninstall()

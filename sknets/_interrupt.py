@@ -2,14 +2,20 @@
 
 While the training loop runs in the main thread, the first SIGINT only sets a
 flag that the loop reads after each mini-batch; the loop then raises
-``KeyboardInterrupt`` itself, at a point where every parameter is updated,
-and ``fit`` handles it (best weights restored, a warning, a usable model).
-A second Ctrl-C interrupts at once, as usual. Outside the main thread (joblib
-threads) or when another SIGINT handler is installed, nothing is changed.
+:class:`TrainingInterrupted` itself, at a point where every parameter is
+updated, and ``fit`` handles it (best weights restored, a warning, a usable
+model). A second Ctrl-C raises ``KeyboardInterrupt`` at once, as usual, and
+``fit`` lets it through (it may come mid-update: no model is promised then).
+Outside the main thread (joblib threads) or when another SIGINT handler is
+installed, nothing is changed.
 """
 
 import signal
 import threading
+
+
+class TrainingInterrupted(Exception):
+    """Raised by a training loop at a safe point after a deferred Ctrl-C."""
 
 
 class DeferredInterrupt:
@@ -36,6 +42,11 @@ class DeferredInterrupt:
         """Put the previous SIGINT handler back (if this one is still set)."""
         if self._previous is not None and signal.getsignal(signal.SIGINT) is self._handler:
             signal.signal(signal.SIGINT, self._previous)
+
+    def check(self):
+        """Raise :class:`TrainingInterrupted` if Ctrl-C was pressed."""
+        if self.requested:
+            raise TrainingInterrupted
 
     def __enter__(self):
         return self.install()

@@ -85,6 +85,15 @@ class Sequential:
         self.backend = backend
         return self
 
+    def weights_finite(self):
+        """True when every parameter is finite."""
+        xp = self.backend.xp
+        ok = None
+        for p in self.params:
+            finite = xp.all(xp.isfinite(p))
+            ok = finite if ok is None else xp.logical_and(ok, finite)
+        return True if ok is None else bool(ok)   # one read-back to the host
+
     def get_weights(self):
         """Copy of all parameters, on the backend (for snapshots)."""
         xp = self.backend.xp

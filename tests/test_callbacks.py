@@ -1,6 +1,7 @@
 """scikit-learn callbacks (sklearn.callback) and Ctrl-C during fit."""
 
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -196,14 +197,14 @@ def test_keyboard_interrupt_keeps_best_weights(digits, monkeypatch):
                   learning_rate_init=0.02)
     n_batches = math.ceil(0.9 * X.shape[0] / 400)
 
-    def interrupt():
-        raise KeyboardInterrupt
+    def interrupt():   # a real Ctrl-C, mid-epoch
+        os.kill(os.getpid(), signal.SIGINT)
 
     calls = _interrupting_step(monkeypatch, 8 * n_batches + 2, interrupt)
     clf = MLPClassifierScratch(**params)
     with pytest.warns(UserWarning, match="interrupted by the user"):
         clf.fit(X, y)
-    assert calls["n"] == 8 * n_batches + 2
+    assert calls["n"] == 8 * n_batches + 2     # stopped right after that mini-batch
     assert clf.n_iter_ == len(clf.history_) == 8
     assert "KeyboardInterrupt" in clf.stop_reason_
     assert clf.best_epoch_ == int(np.argmax(clf.validation_scores_)) + 1
@@ -265,7 +266,7 @@ def test_keyboard_interrupt_during_lbfgs(monkeypatch):
     def loss_and_grads(self, *args):
         calls["n"] += 1
         if calls["n"] == 8:
-            raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)   # a real Ctrl-C
         return original(self, *args)
 
     monkeypatch.setattr(MLPRegressorScratch, "_batch_loss_and_grads", loss_and_grads)
@@ -282,3 +283,19 @@ def test_keyboard_interrupt_during_lbfgs(monkeypatch):
         ref.fit(X, y)
     for a, b in zip(reg.coefs_, ref.coefs_):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+def test_second_ctrl_c_interrupts_at_once(digits, monkeypatch):
+    """The first Ctrl-C is deferred to the end of the mini-batch; a second one
+    raises KeyboardInterrupt at once, and fit lets it through."""
+    X, y = digits
+
+    def twice():
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    calls = _interrupting_step(monkeypatch, 3, twice)
+    with pytest.raises(KeyboardInterrupt):
+        MLPClassifierScratch(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y)
+    assert calls["n"] == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # handler restored

@@ -289,6 +289,23 @@ def test_divergence_stops_with_a_message_and_no_nan_model():
     assert all(np.isfinite(c).all() for c in reg.coefs_)
 
 
+@pytest.mark.parametrize("incremental", [False, True])
+def test_divergence_in_the_last_step_of_an_epoch_is_caught(incremental):
+    """The epoch's loss is measured before each update, so a single-batch
+    epoch whose update overflows has a finite loss: the weights are checked
+    too, and the model keeps the weights from before the epoch."""
+    X = np.random.RandomState(0).rand(150, 3)
+    y = X[:, 0] * 1e10
+    reg = MLPRegressorScratch(solver="sgd", learning_rate_init=1e30, batch_size=150,
+                              max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(DivergenceError, match="weights became non-finite"):
+            reg.partial_fit(X, y) if incremental else reg.fit(X, y)
+        assert np.isfinite(reg.predict(X)).all()
+        assert all(np.isfinite(c).all() for c in reg.coefs_ + reg.intercepts_)
+
+
 def test_decision_function_gives_logits_consistent_with_proba(digits_split):
     from sklearn.metrics import roc_auc_score
 
