@@ -80,6 +80,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import BaseNetwork
 from ._display import EpochTable, mark_best
+from ._interrupt import DeferredInterrupt, TrainingInterrupted
 from .callbacks import FitTasks, with_callbacks
 from .backend import (accepts_cupy, dispatch_backend, host_copy, returns_input_namespace,
                       take_rows, to_numpy, validation_dtypes)
@@ -668,108 +669,119 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         skip_if_correct = backend.is_numpy
 
         self.stop_reason_ = None
-        for epoch in range(max_iter):
-            if not active.any():
-                self.stop_reason_ = self._stopped_message(early_stopping, tol)
-                break
-            tic = time.perf_counter()
-            if perm is not None:
-                order = order[perm]
-            train_order = order[is_train[order]]
-            active_dev = backend.asarray(active.astype(dtype)[None, :])
-            if use_l2:
-                decay = backend.asarray(np.where(active, l2_decay, 1.0).astype(dtype)[None, :])
-            if use_l1:
-                l1_step = active_dev * (l1_ratio * eta * alpha)
-            snapshot = net.get_weights()
-            objective = xp.zeros_like(Y_dev[0:1, :])
-            chunk_starts = range(0, train_count, _CHUNK_ROWS)
-            epoch_ctx = tasks.epoch_begin(len(chunk_starts))
+        interrupt = DeferredInterrupt().install()   # Ctrl-C: stop after the current chunk
+        interrupted = False
+        try:
+            for epoch in range(max_iter):
+                if not active.any():
+                    self.stop_reason_ = self._stopped_message(early_stopping, tol)
+                    break
+                tic = time.perf_counter()
+                if perm is not None:
+                    order = order[perm]
+                train_order = order[is_train[order]]
+                active_dev = backend.asarray(active.astype(dtype)[None, :])
+                if use_l2:
+                    decay = backend.asarray(np.where(active, l2_decay, 1.0).astype(dtype)[None, :])
+                if use_l1:
+                    l1_step = active_dev * (l1_ratio * eta * alpha)
+                snapshot = net.get_weights()
+                objective = xp.zeros_like(Y_dev[0:1, :])
+                chunk_starts = range(0, train_count, _CHUNK_ROWS)
+                epoch_ctx = tasks.epoch_begin(len(chunk_starts))
 
-            for start in chunk_starts:
-                chunk_ctx = tasks.batch_begin(epoch_ctx)
-                rows = train_order[start:start + _CHUNK_ROWS]
-                if sparse_X:
-                    Xc = backend.asarray(X[rows].toarray(), dtype=dtype)
-                    rows_dev = backend.asarray(rows)
+                for start in chunk_starts:
+                    chunk_ctx = tasks.batch_begin(epoch_ctx)
+                    rows = train_order[start:start + _CHUNK_ROWS]
+                    if sparse_X:
+                        Xc = backend.asarray(X[rows].toarray(), dtype=dtype)
+                        rows_dev = backend.asarray(rows)
+                    else:
+                        rows_dev = backend.asarray(rows)
+                        Xc = xp.take(X_dev, rows_dev, axis=0)
+                    Yc = xp.take(Y_dev, rows_dev, axis=0)
+                    Wc = xp.take(weights_dev, rows_dev, axis=0) * active_dev
+                    for t in range(Xc.shape[0]):
+                        x = Xc[t:t + 1, :]
+                        yt = Yc[t:t + 1, :]
+                        z = dense.forward(x, training=True)
+                        objective = objective + loss.per_output(xp, z, yt)
+                        W = dense.params["W"]
+                        if use_penalty:
+                            objective = objective + alpha * (
+                                (1.0 - l1_ratio) * 0.5 * xp.sum(W * W, axis=0)
+                                + l1_ratio * xp.sum(xp.abs(W), axis=0))
+                        dz = loss.gradient(xp, z, yt, Wc[t:t + 1, :])
+                        if use_l2:
+                            W *= decay
+                        if not skip_if_correct or bool(xp.any(dz != 0)):
+                            dense.backward(eta * dz)
+                            W -= dense.grads["W"]
+                            if self.fit_intercept:
+                                dense.params["b"] -= dense.grads["b"]
+                        if use_l1:
+                            u = u + l1_step
+                            W_old = W
+                            W_new = xp.where(W_old > 0, xp.maximum(W_old - (u + q), 0.0),
+                                             xp.where(W_old < 0, xp.minimum(W_old + (u - q), 0.0),
+                                                      W_old))
+                            q = q + (W_new - W_old)
+                            dense.params["W"] = W_new
+                    tasks.batch_end(chunk_ctx)
+                    interrupt.check()   # Ctrl-C: stop after this chunk, weights consistent
+
+                finite = (xp.all(xp.isfinite(dense.params["W"]), axis=0)
+                          & xp.isfinite(dense.params["b"]))
+                if not bool(xp.all(finite)):
+                    net.set_weights(snapshot)
+                    self._sync_fitted_attributes()
+                    raise DivergenceError(
+                        f"Floating-point under-/overflow occurred at epoch #{epoch + 1}: the "
+                        "weights became non-finite and were restored to those before this "
+                        "epoch. Scaling input data with StandardScaler or MinMaxScaler, or a "
+                        "smaller eta0, might help."
+                    )
+                n_iter_problem[active] = epoch + 1
+                record = {"epoch": epochs_before + epoch + 1}
+                train_objective = to_numpy(objective)[0].astype(np.float64) / max(train_count, 1)
+                record["train_loss"] = float(np.sum(train_objective))
+                if early_stopping:
+                    z_val = self._forward_logits(X_val, backend)
+                    correct = xp.astype((z_val > 0) == (Y_val > 0), z_val.dtype)
+                    scores = to_numpy(xp.sum(correct * xp.reshape(sw_val, (-1, 1)), axis=0)
+                                      / sw_val_sum).astype(np.float64)
+                    record["valid_loss"] = float(loss.loss(xp, z_val, Y_val, sw_val, sw_val_sum))
+                    record["valid_score"] = accuracy_score(
+                        y_val, self._decode_targets(z_val), sample_weight=sw_val_host)
+                    worse = scores < best + tol
+                    best = np.where(active & (scores > best), scores, best)
                 else:
-                    rows_dev = backend.asarray(rows)
-                    Xc = xp.take(X_dev, rows_dev, axis=0)
-                Yc = xp.take(Y_dev, rows_dev, axis=0)
-                Wc = xp.take(weights_dev, rows_dev, axis=0) * active_dev
-                for t in range(Xc.shape[0]):
-                    x = Xc[t:t + 1, :]
-                    yt = Yc[t:t + 1, :]
-                    z = dense.forward(x, training=True)
-                    objective = objective + loss.per_output(xp, z, yt)
-                    W = dense.params["W"]
-                    if use_penalty:
-                        objective = objective + alpha * (
-                            (1.0 - l1_ratio) * 0.5 * xp.sum(W * W, axis=0)
-                            + l1_ratio * xp.sum(xp.abs(W), axis=0))
-                    dz = loss.gradient(xp, z, yt, Wc[t:t + 1, :])
-                    if use_l2:
-                        W *= decay
-                    if not skip_if_correct or bool(xp.any(dz != 0)):
-                        dense.backward(eta * dz)
-                        W -= dense.grads["W"]
-                        if self.fit_intercept:
-                            dense.params["b"] -= dense.grads["b"]
-                    if use_l1:
-                        u = u + l1_step
-                        W_old = W
-                        W_new = xp.where(W_old > 0, xp.maximum(W_old - (u + q), 0.0),
-                                         xp.where(W_old < 0, xp.minimum(W_old + (u - q), 0.0),
-                                                  W_old))
-                        q = q + (W_new - W_old)
-                        dense.params["W"] = W_new
-                tasks.batch_end(chunk_ctx)
-
-            finite = (xp.all(xp.isfinite(dense.params["W"]), axis=0)
-                      & xp.isfinite(dense.params["b"]))
-            if not bool(xp.all(finite)):
-                net.set_weights(snapshot)
-                self._sync_fitted_attributes()
-                raise DivergenceError(
-                    f"Floating-point under-/overflow occurred at epoch #{epoch + 1}: the "
-                    "weights became non-finite and were restored to those before this "
-                    "epoch. Scaling input data with StandardScaler or MinMaxScaler, or a "
-                    "smaller eta0, might help."
-                )
-            n_iter_problem[active] = epoch + 1
-            record = {"epoch": epochs_before + epoch + 1}
-            train_objective = to_numpy(objective)[0].astype(np.float64) / max(train_count, 1)
-            record["train_loss"] = float(np.sum(train_objective))
-            if early_stopping:
-                z_val = self._forward_logits(X_val, backend)
-                correct = xp.astype((z_val > 0) == (Y_val > 0), z_val.dtype)
-                scores = to_numpy(xp.sum(correct * xp.reshape(sw_val, (-1, 1)), axis=0)
-                                  / sw_val_sum).astype(np.float64)
-                record["valid_loss"] = float(loss.loss(xp, z_val, Y_val, sw_val, sw_val_sum))
-                record["valid_score"] = accuracy_score(
-                    y_val, self._decode_targets(z_val), sample_weight=sw_val_host)
-                worse = scores < best + tol
-                best = np.where(active & (scores > best), scores, best)
+                    worse = train_objective > best - tol
+                    best = np.where(active & (train_objective < best), train_objective, best)
+                no_improvement = np.where(active, np.where(worse, no_improvement + 1, 0),
+                                          no_improvement)
+                active &= no_improvement < self.n_iter_no_change
+                if not active.any():
+                    self.stop_reason_ = self._stopped_message(early_stopping, tol)
+                record["learning_rate"] = eta
+                record["dur"] = time.perf_counter() - tic
+                mark_best(record, self.history_)
+                self.history_.append(record)
+                if display is not None:
+                    display.print_epoch(record)
+                if tasks.epoch_end(epoch_ctx):
+                    self.stop_reason_ = "a callback asked to stop."
+                    break
             else:
-                worse = train_objective > best - tol
-                best = np.where(active & (train_objective < best), train_objective, best)
-            no_improvement = np.where(active, np.where(worse, no_improvement + 1, 0),
-                                      no_improvement)
-            active &= no_improvement < self.n_iter_no_change
-            if not active.any():
-                self.stop_reason_ = self._stopped_message(early_stopping, tol)
-            record["learning_rate"] = eta
-            record["dur"] = time.perf_counter() - tic
-            mark_best(record, self.history_)
-            self.history_.append(record)
-            if display is not None:
-                display.print_epoch(record)
-            if tasks.epoch_end(epoch_ctx):
-                self.stop_reason_ = "a callback asked to stop."
-                break
-        else:
-            self.stop_reason_ = (f"max_iter={max_iter} epoch(s) reached." if active.any() else
-                                 self.stop_reason_)
+                self.stop_reason_ = (f"max_iter={max_iter} epoch(s) reached." if active.any() else
+                                     self.stop_reason_)
+        except TrainingInterrupted:
+            interrupted = True
+            self.stop_reason_ = "interrupted by the user (KeyboardInterrupt)."
+        finally:
+            interrupt.uninstall()
+        # best_epoch_, the closing line of the table, the warning on Ctrl-C
+        self._end_of_training(display, early_stopping, False, interrupted)
         return int(n_iter_problem.max())
 
     def _stopped_message(self, early_stopping, tol):

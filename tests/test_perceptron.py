@@ -459,3 +459,35 @@ def test_perceptron_criterion_gradient_and_output():
         loss.gradient(xp, np.zeros((1, 2)), np.array([[1.0, -1.0]])), [[-1.0, 1.0]])
 
 
+
+
+def test_ctrl_c_stops_after_the_current_chunk(monkeypatch):
+    """A Ctrl-C during fit stops after the current chunk of samples with a
+    warning and a usable model; best_epoch_ and stop_reason_ say where."""
+    import os
+    import signal
+
+    import sknets.perceptron as perceptron_module
+    from sknets.callbacks import FitTasks
+
+    monkeypatch.setattr(perceptron_module, "_CHUNK_ROWS", 100)
+    calls = {"n": 0}
+    original = FitTasks.batch_end
+
+    def batch_end(self, ctx):
+        calls["n"] += 1
+        original(self, ctx)
+        if calls["n"] == 40:           # in the third epoch (18 chunks of 100 rows each)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(FitTasks, "batch_end", batch_end)
+    X, y = load_digits(return_X_y=True)
+    clf = PerceptronClassifier(max_iter=50, tol=None, random_state=0)
+    with pytest.warns(UserWarning, match="interrupted by the user"):
+        clf.fit(X / 16, y)
+    assert calls["n"] == 40
+    assert len(clf.history_) == clf.n_iter_ == 2
+    assert "KeyboardInterrupt" in clf.stop_reason_
+    assert clf.best_epoch_ in (1, 2)
+    assert clf.score(X / 16, y) > 0.8
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
