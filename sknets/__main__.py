@@ -205,8 +205,9 @@ def make_estimator(model, task, *, epochs=None, patience=None, hidden_layer_size
     """The sknets estimator for ``model`` and ``task``, set up for the main job.
 
     Training holds out a validation split (``early_stopping=True``) so each
-    epoch reports a validation score, and keeps the weights of the epoch with
-    the best one. It stops after ``patience`` epochs without improvement
+    epoch reports a validation score; the network estimators keep the weights
+    of the epoch with the best one (the perceptron, like scikit-learn's, those
+    of the last epoch). It stops after ``patience`` epochs without improvement
     (``n_iter_no_change``); ``patience=None`` runs all ``epochs``.
 
     Raises
@@ -317,8 +318,15 @@ def run(args, out=None):
     return model
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser():
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="sknets",
         description="Train an sknets estimator on a dataset: model summary, one line per "
                     "epoch, test accuracy (R^2 for regression) and total time.")
@@ -337,8 +345,9 @@ def build_parser():
                         "non-integer values, else classification")
     p.add_argument("--epochs", type=int, default=None,
                    help="number of epochs, the estimator's max_iter (default: the "
-                        "estimator's); the weights of the epoch with the best validation "
-                        "score are kept")
+                        "estimator's); MLP and ConvNet keep the weights of the epoch with "
+                        "the best validation score, the perceptron those of the last epoch "
+                        "(as scikit-learn's Perceptron)")
     p.add_argument("--patience", type=int, default=None,
                    help="stop after this many epochs without validation improvement "
                         "(n_iter_no_change; default: run all epochs)")
@@ -376,6 +385,8 @@ def main(argv=None):
         return _fail(f"--test-size must be between 0 and 1, got {args.test_size}", 2)
     if args.save and not os.path.isdir(os.path.dirname(os.path.abspath(args.save))):
         return _fail(f"--save: no such directory for {args.save}", 2)
+    if args.save and os.path.isdir(args.save):
+        return _fail(f"--save: {args.save} is a directory; give a file name", 2)
     try:
         run(args)
     except UsageError as exc:

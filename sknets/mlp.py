@@ -186,8 +186,12 @@ class BaseMLP(BaseNetwork):
         if not hasattr(sizes, "__iter__"):
             sizes = [sizes]
         sizes = list(sizes)
-        if any(int(s) != s or s <= 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0
+                   for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers (one per hidden layer), "
+                f"got {self.hidden_layer_sizes!r}."
+            )
         return [int(s) for s in sizes]
 
     def _build_layers(self, input_shape, n_outputs):

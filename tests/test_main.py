@@ -139,13 +139,17 @@ def test_bad_path_unknown_dataset_bad_column(iris_csv, tmp_path, capsys):
         assert message in line, (argv, line)
 
 
-def test_bad_option_value_exits_2(capsys):
+def test_bad_option_value_exits_2(tmp_path, capsys):
     assert main(["--epochs", "0"]) == 2
     one_line_error(capsys.readouterr().err)
     assert main(["--hidden-layer-sizes", "ten"]) == 2
-    assert "Traceback" not in capsys.readouterr().err
+    assert "hidden-layer-sizes" in one_line_error(capsys.readouterr().err)
+    assert main(["--model", "foo"]) == 2          # argparse's own errors: one line too
+    assert "invalid choice: 'foo'" in one_line_error(capsys.readouterr().err)
     assert main(["--save", "/no/such/dir/model.joblib"]) == 2  # checked before training
     assert "--save" in one_line_error(capsys.readouterr().err)
+    assert main(["--save", str(tmp_path)]) == 2   # a directory, not a file
+    assert "is a directory" in one_line_error(capsys.readouterr().err)
 
 
 def test_save_writes_a_model_that_predicts_the_same(tmp_path, capsys):
