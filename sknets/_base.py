@@ -502,9 +502,22 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self.stop_reason_ = None
         self.best_epoch_ = None
 
+        display = EpochTable() if self.verbose else None
+        self.history_ = []
+        clock = {"tic": time.perf_counter()}
+
         def callback(intermediate_result):
             last["x"], last["fun"] = intermediate_result.x.copy(), intermediate_result.fun
             self.loss_curve_.append(float(intermediate_result.fun))
+            # one history record (and table row) per L-BFGS iteration
+            now = time.perf_counter()
+            record = {"epoch": len(self.loss_curve_), "train_loss": self.loss_curve_[-1],
+                      "dur": now - clock["tic"]}
+            clock["tic"] = now
+            mark_best(record, self.history_)
+            self.history_.append(record)
+            if display is not None:
+                display.print_epoch(record)
             if tasks is not None and tasks.iteration():
                 self.stop_reason_ = "a callback asked to stop."
                 raise StopIteration
@@ -533,6 +546,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self.loss_ = float(opt_res.fun)
             self.stop_reason_ = str(opt_res.message)
             unpack(opt_res.x)
+        if display is not None:
+            display.print_message(f"Stopped after iteration {self.n_iter_}: {self.stop_reason_}")
         if not all(np.isfinite(to_numpy(p)).all() for p in net.params):
             raise DivergenceError(
                 "Solver produced non-finite parameter weights. The input data may "

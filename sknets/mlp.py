@@ -126,7 +126,9 @@ _SHARED_ATTRS_DOC = """
     history_ : list of dict
         One record per epoch: ``epoch``, ``train_loss``, ``valid_loss`` and
         ``valid_score`` (with early stopping), ``learning_rate``, ``dur`` (s),
-        and ``train_loss_best`` etc. flags (best value so far). Empty for lbfgs.
+        and ``train_loss_best`` etc. flags (best value so far). For lbfgs, one
+        record per iteration with ``epoch`` (the iteration), ``train_loss``
+        and ``dur``.
 
     best_epoch_ : int or None
         With early stopping, the epoch of the best validation score, whose

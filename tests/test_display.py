@@ -176,3 +176,18 @@ def test_summary_errors_and_repr():
     assert "Total params: 37" in text and "(float64)" in text
     assert repr(est) == "MLPRegressorScratch(dtype='float64', hidden_layer_sizes=(4,))"
     assert "<style>" in est._repr_html_()
+
+
+def test_lbfgs_has_a_row_and_a_record_per_iteration(digits, capsys):
+    X, y = digits
+    clf = _fit(X, y, solver="lbfgs", max_iter=15, verbose=1)
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if re.match(r"^\s+\d+\s+\d+\.\d+[+ ]\s+\d+\.\d+\s*$", line)]
+    assert len(rows) == len(clf.history_) == clf.n_iter_ == len(clf.loss_curve_)
+    assert [h["train_loss"] for h in clf.history_] == clf.loss_curve_
+    assert all(h["dur"] >= 0 for h in clf.history_)
+    assert lines[-1].startswith(f"Stopped after iteration {clf.n_iter_}:")
+    # L-BFGS only accepts iterates that lower the loss: each one is the best so far
+    assert all(h["train_loss_best"] for h in clf.history_)
+    _fit(X, y, solver="lbfgs", max_iter=5, verbose=0)
+    assert capsys.readouterr().out == ""
