@@ -1,5 +1,6 @@
 """Fully connected layer."""
 
+from ..backend import ufunc_namespace
 from ..initializers import INITIALIZERS
 from ._base import Layer
 
@@ -50,12 +51,24 @@ class Dense(Layer):
     def forward(self, X, training=False):
         if training:
             self._cache_X = X
-        return X @ self.params["W"] + self.params["b"]
+        Y = X @ self.params["W"]
+        Y += self.params["b"]   # in place: one pass, no second output array
+        return Y
 
     def backward(self, dY):
         xp = self.xp
         X = self._cache_X
-        self.grads["W"] = X.T @ dY
+        W = self.params["W"]
+        fast = ufunc_namespace(W)
+        G = self.grads.get("W")
+        if (fast is not None and G is not None and G.shape == W.shape
+                and G.dtype == dY.dtype == X.dtype
+                and type(G) is type(W) is type(X) is type(dY)):
+            # NumPy/CuPy: the weight gradient is written into last step's array
+            # (a fresh (n_in, n_out) array per step costs page faults).
+            fast.matmul(X.T, dY, out=G)
+        else:
+            self.grads["W"] = X.T @ dY
         self.grads["b"] = xp.sum(dY, axis=0)
         if self.need_input_grad:
             return dY @ self.params["W"].T
