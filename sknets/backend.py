@@ -148,13 +148,17 @@ class Backend:
         oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
         shape = (n, oh, ow, kh, kw, c)
         if self.name in ("numpy", "cupy"):
+            s0, s1, s2, s3 = x.strides
+            strides = (s0, s1 * sh, s2 * sw, s1, s2, s3)
             if self.name == "numpy":
                 from numpy.lib.stride_tricks import as_strided
-            else:  # pragma: no cover - needs a GPU
-                from cupy.lib.stride_tricks import as_strided
-            s0, s1, s2, s3 = x.strides
-            return as_strided(x, shape, (s0, s1 * sh, s2 * sw, s1, s2, s3),
-                              writeable=False)
+
+                return as_strided(x, shape, strides, writeable=False)
+            # pragma: no cover - needs a GPU. CuPy's as_strided has no
+            # ``writeable`` argument (its views are always writeable).
+            from cupy.lib.stride_tricks import as_strided
+
+            return as_strided(x, shape, strides)
         xp = self.xp
         rows = [
             xp.stack([x[:, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw, :]
