@@ -104,6 +104,8 @@ class LossCurveDisplay:
         check_is_fitted(estimator)
         history = getattr(estimator, "history_", None) or []
         name = type(estimator).__name__
+        if getattr(estimator, "solver", None) == "lbfgs":
+            history = []   # its records are iterations: plotted from loss_curve_
         if history:
             valid = ([h["valid_loss"] for h in history]
                      if all("valid_loss" in h for h in history) else None)
