@@ -105,6 +105,7 @@ class NetworkClassifierMixin(ClassifierMixin):
         -------
         self : object
         """
+        classes = None if classes is None else to_numpy(classes)   # e.g. a CuPy array
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(to_numpy(y)).startswith("multilabel"):

@@ -105,6 +105,12 @@ class Backend:
             return a if dtype is None else a.astype(dtype, copy=False)
         if not _is_namespace_array(a, xp):
             a = to_numpy(a)
+            if dtype is not None and a.dtype.kind == "f":
+                # cast on the host: half the bytes to move for float64 -> float32
+                try:
+                    a = a.astype(np.dtype(dtype), copy=False)
+                except TypeError:   # a dtype object of the target namespace
+                    pass
             if self.name == "cupy":
                 a = xp.asarray(a)
             else:
@@ -266,9 +272,34 @@ def _cupy_backend():
             "backend='cupy' needs a CUDA GPU, but none was found. Use "
             "backend='numpy' or backend='auto'."
         )
+    _cupy_smoke_test(cupy)
     import array_api_compat.cupy as xp_cp
 
     return Backend("cupy", xp_cp)
+
+
+@functools.lru_cache(maxsize=1)
+def _cupy_works():
+    import cupy
+
+    # A kernel and a matrix product: CuPy compiles kernels (NVRTC) and loads
+    # cuBLAS on first use, so a broken CUDA set-up shows here, not mid-fit.
+    a = cupy.arange(4, dtype=cupy.float32)
+    return float(a @ cupy.ones(4, dtype=cupy.float32)) == 6.0
+
+
+def _cupy_smoke_test(cupy):  # pragma: no cover - needs a GPU
+    try:
+        ok = _cupy_works()
+    except Exception as exc:
+        raise RuntimeError(
+            "backend='cupy': CuPy found a GPU but could not run on it "
+            f"({type(exc).__name__}: {exc}). Check that the CuPy wheel matches the "
+            "CUDA version and driver (`pip install \"sknets[gpu]\"` installs "
+            "cupy-cuda12x), or use backend='numpy' or backend='auto'."
+        ) from exc
+    if not ok:
+        raise RuntimeError("backend='cupy': CuPy computed a wrong result on the GPU.")
 
 
 def gpu_available():

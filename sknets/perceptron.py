@@ -470,6 +470,7 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
             True or ``class_weight="balanced"`` on the first call (as in
             scikit-learn), or ``y`` has labels outside ``classes``.
         """
+        classes = None if classes is None else to_numpy(classes)   # e.g. a CuPy array
         if not hasattr(self, "classes_"):
             if self.early_stopping:
                 raise ValueError("early_stopping should be False with partial_fit")
@@ -637,6 +638,8 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         train_count = int(np.sum(is_train))
         if early_stopping:
             X_val = take_rows(X, np.flatnonzero(validation_mask))
+            if not sparse_X:   # to the device once per fit, not every epoch
+                X_val = backend.asarray(X_val, dtype=dtype)
             y_val = y[validation_mask]
             Y_val = backend.asarray(Y[validation_mask], dtype=dtype)
             sw_val_host = sample_weight[validation_mask]

@@ -1,0 +1,108 @@
+"""The CuPy-only code paths, run without a GPU on a strict CuPy stand-in.
+
+``backend="cupy"`` takes branches that NumPy and ``array_api_strict`` never
+reach: raw CuPy ufuncs with ``out=`` in the optimizers and ``Dense``, CuPy's
+``as_strided`` for im2col and pooling windows, the CuPy backend's set-up.
+``tests/fake_cupy`` is a NumPy-backed ``cupy`` whose arrays refuse to mix
+with NumPy ones, as CuPy's do. A child process imports it (so it never meets
+a real CuPy or the other tests' modules), trains every estimator with
+``backend="cupy"`` and checks: NumPy in, NumPy out; fitted attributes are
+NumPy; pickles hold no device arrays; in float64 the results equal NumPy's;
+no NumPy index array indexes a device array; read-backs to the host stay a
+few per epoch. The real thing runs in ``tests/test_gpu.py`` on a GPU.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+FAKE_CUPY = os.path.join(os.path.dirname(__file__), "fake_cupy")
+
+SCRIPT = textwrap.dedent("""
+    import json, pickle, warnings
+    import numpy as np
+    import cupy
+    from sklearn.datasets import load_digits
+    import sknets
+    from sknets.backend import gpu_available
+
+    warnings.simplefilter("ignore")
+    X, y = load_digits(return_X_y=True)
+    X = (X[:300] / 16).astype(np.float64)
+    y = y[:300]
+    cases = {
+        "mlp_adam": (sknets.MLPClassifierScratch, dict(hidden_layer_sizes=(16,), max_iter=4)),
+        "mlp_sgd_es": (sknets.MLPClassifierScratch,
+                       dict(hidden_layer_sizes=(16,), solver="sgd", early_stopping=True,
+                            alpha=0.01, max_iter=4)),
+        "mlp_lbfgs": (sknets.MLPClassifierScratch,
+                      dict(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=5)),
+        "mlp_regressor": (sknets.MLPRegressorScratch, dict(hidden_layer_sizes=(16,), max_iter=4)),
+        "perceptron_es": (sknets.PerceptronClassifier,
+                          dict(max_iter=3, early_stopping=True, penalty="l2")),
+        "convnet_max": (sknets.ConvNetClassifier,
+                        dict(conv_filters=(8, 8), hidden_layer_sizes=(16,), max_iter=2)),
+        "convnet_avg_stride": (sknets.ConvNetClassifier,
+                               dict(conv_filters=(4,), pooling="avg", stride=2,
+                                    padding="valid", pool_size=(2, 1), max_iter=2)),
+    }
+    report = {"gpu_available": gpu_available()}
+    for name, (cls, params) in cases.items():
+        target = (y / 9.0) if cls is sknets.MLPRegressorScratch else y
+        cupy.LOG.clear()
+        gpu = cls(backend="cupy", dtype="float64", random_state=0, **params).fit(X, target)
+        syncs = len(cupy.LOG)
+        index_arrays = cupy.LOG.count("numpy index into device array")
+        cpu = cls(backend="numpy", dtype="float64", random_state=0, **params).fit(X, target)
+        pred = gpu.predict(X)
+        attrs = [v for k, v in vars(gpu).items() if k.endswith("_") and not k.startswith("_")]
+        flat = [a for v in attrs for a in (v if isinstance(v, list) else [v])]
+        blob = pickle.dumps(gpu)
+        report[name] = {
+            "backend": gpu._network.backend.name,
+            "numpy_out": isinstance(pred, np.ndarray),
+            "numpy_attrs": not any(isinstance(a, cupy.ndarray) for a in flat),
+            # a device array refuses to pickle: that this worked means NumPy only
+            "pickle_clean": bool(np.array_equal(pickle.loads(blob).predict(X), pred)),
+            "same_as_numpy": bool(np.allclose(pred, cpu.predict(X), rtol=1e-9, atol=1e-9)
+                                  and all(np.allclose(a, b, rtol=1e-9, atol=1e-9)
+                                          for a, b in zip(gpu.coefs_ if hasattr(gpu, "coefs_")
+                                                          else [gpu.coef_],
+                                                          cpu.coefs_ if hasattr(cpu, "coefs_")
+                                                          else [cpu.coef_]))),
+            "cupy_in_cupy_out": isinstance(gpu.predict(cupy.asarray(X)), cupy.ndarray),
+            "syncs_per_epoch": syncs / max(gpu.n_iter_, 1),
+            "index_arrays": index_arrays,
+        }
+    classes = cupy.asarray(np.unique(y))   # partial_fit's classes as a device array
+    for cls in (sknets.MLPClassifierScratch, sknets.PerceptronClassifier):
+        est = cls(backend="cupy", random_state=0).partial_fit(cupy.asarray(X), cupy.asarray(y),
+                                                              classes=classes)
+        report["partial_fit_classes_" + cls.__name__] = list(map(int, est.classes_))
+    print("REPORT " + json.dumps(report))
+""")
+
+
+def test_cupy_branches_on_a_strict_stand_in():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [FAKE_CUPY] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    res = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    line = next(l for l in res.stdout.splitlines() if l.startswith("REPORT "))
+    report = json.loads(line[len("REPORT "):])
+    assert report.pop("gpu_available") is True
+    for name in ("MLPClassifierScratch", "PerceptronClassifier"):
+        assert report.pop("partial_fit_classes_" + name) == list(range(10))
+    assert len(report) == 7
+    for name, r in report.items():
+        assert r["backend"] == "cupy", name
+        assert r["numpy_out"] and r["numpy_attrs"] and r["pickle_clean"], (name, r)
+        assert r["cupy_in_cupy_out"], name
+        assert r["same_as_numpy"], (name, r)
+        assert r["index_arrays"] == 0, (name, r)
+        # a few host read-backs per epoch (loss, checks), never one per mini-batch;
+        # the perceptron reads one flag per chunk of samples
+        assert r["syncs_per_epoch"] <= 12, (name, r)
