@@ -1,4 +1,3 @@
-import numpy as _np
 from numpy.lib.stride_tricks import as_strided as _as
 def as_strided(x, shape=None, strides=None):   # CuPy's exact signature
     import cupy
