@@ -331,7 +331,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
                     idx_dev = None if sparse_X else backend.asarray(sample_idx)
                 epoch_ctx = tasks.epoch_begin(len(batches))
-                accumulated = 0.0
+                accumulated, seen = 0.0, 0
                 for s in batches:
                     batch_ctx = tasks.batch_begin(epoch_ctx)
                     if sparse_X:
@@ -349,6 +349,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                         swb = None if sw_dev is None else sw_dev[s]
                     batch_loss = self._batch_loss_and_grads(Xb, Yb, swb)
                     accumulated = accumulated + batch_loss * (s.stop - s.start)
+                    seen = s.stop
                     self._optimizer.update_params(net.params, net.grads)
                     tasks.batch_end(batch_ctx)
                     interrupt.check()
@@ -414,6 +415,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         except TrainingInterrupted:
             interrupted = True
             self.stop_reason_ = "interrupted by the user (KeyboardInterrupt)."
+            if not hasattr(self, "loss_"):   # stopped within the first epoch:
+                self.loss_ = float(accumulated) / seen   # the mean over its batches
         finally:
             interrupt.uninstall()
 
