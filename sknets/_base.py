@@ -379,10 +379,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 record["learning_rate"] = self._optimizer.learning_rate
                 self._optimizer.iteration_ends(self.t_)
                 record["dur"] = time.perf_counter() - tic
-                mark_best(record, self.history_)
-                self.history_.append(record)
-                if display is not None:
-                    display.print_epoch(record)
+                self._log_epoch(record, display)
                 if tasks.epoch_end(epoch_ctx):
                     self.stop_reason_ = "a callback asked to stop."
                     break
@@ -424,6 +421,13 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if restored:
             net.set_weights(self._best_weights)
         self._end_of_training(display, early_stopping, restored, interrupted)
+
+    def _log_epoch(self, record, display):
+        """Flag the record's best values, append it to ``history_``, print its row."""
+        mark_best(record, self.history_)
+        self.history_.append(record)
+        if display is not None:
+            display.print_epoch(record)
 
     def _end_of_training(self, display, early_stopping, restored, interrupted):
         """Set ``best_epoch_``; report the stop (table line, warning on Ctrl-C)."""
@@ -517,10 +521,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             record = {"epoch": len(self.loss_curve_), "train_loss": self.loss_curve_[-1],
                       "dur": now - clock["tic"]}
             clock["tic"] = now
-            mark_best(record, self.history_)
-            self.history_.append(record)
-            if display is not None:
-                display.print_epoch(record)
+            self._log_epoch(record, display)
             if tasks is not None and tasks.iteration():
                 self.stop_reason_ = "a callback asked to stop."
                 raise StopIteration

@@ -79,7 +79,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classi
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import BaseNetwork
-from ._display import EpochTable, mark_best
+from ._display import EpochTable
 from ._interrupt import DeferredInterrupt, TrainingInterrupted
 from .callbacks import FitTasks, with_callbacks
 from .backend import (accepts_cupy, dispatch_backend, host_copy, returns_input_namespace,
@@ -768,10 +768,7 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
                     self.stop_reason_ = self._stopped_message(early_stopping, tol)
                 record["learning_rate"] = eta
                 record["dur"] = time.perf_counter() - tic
-                mark_best(record, self.history_)
-                self.history_.append(record)
-                if display is not None:
-                    display.print_epoch(record)
+                self._log_epoch(record, display)
                 if tasks.epoch_end(epoch_ctx):
                     self.stop_reason_ = "a callback asked to stop."
                     break
