@@ -250,6 +250,20 @@ def _parse_hidden(text):
     return sizes
 
 
+def _summary_before_fit(est, X, y, task):
+    """The summary table of the network ``est`` will build for ``X, y`` (as
+    Keras prints it before training), or None when it cannot be told ahead."""
+    if task == "classification":
+        k = len(np.unique(y))
+        n_outputs = 1 if k == 2 else k   # binary: one logit
+    else:
+        n_outputs = 1 if np.ndim(y) == 1 else np.shape(y)[1]
+    try:
+        return est.summary(input_shape=(np.shape(X)[1],), n_outputs=n_outputs, print_fn=None)
+    except (ValueError, TypeError):
+        return None
+
+
 def _blas_threads():
     pools = {(p["internal_api"], p["num_threads"])
              for p in threadpool_info() if p.get("user_api") == "blas"}
@@ -291,15 +305,22 @@ def run(args, out=None):
         f"held out for validation), test {len(y_test)} rows; BLAS: {_blas_threads()}")
     say("")
 
+    summary = _summary_before_fit(est, X_train, y_train, data.task)
+    if summary is not None:
+        say("Model summary")
+        say(summary)
+        say("")
+
     t_fit = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - t_fit
     say("")
-    say("Model summary")
-    say(est.summary(print_fn=None))
-    say("")
+    if summary is None:
+        say("Model summary")
+        say(est.summary(print_fn=None))
+        say("")
 
     score = model.score(X_test, y_test)
     metric = "R^2" if data.task == "regression" else "accuracy"
@@ -396,6 +417,10 @@ def main(argv=None):
         return _fail(f"{type(exc).__name__}: {exc}".splitlines()[0], 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except BrokenPipeError:   # the reader went away, e.g. `sknets | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())   # no second error when Python flushes
+        return 0
     return 0
 
 

@@ -52,6 +52,8 @@ def test_digits_summary_epochs_and_accuracy(capsys):
     # The summary table: 64 -> 100 -> 10 has 64*100+100 + 100*10+10 parameters.
     assert re.search(r"Dense\(100\)\s+\(None, 100\)\s+6,500", out), out
     assert "Total params: 7,510" in out
+    # printed before training (as Keras does), ahead of the epoch table
+    assert out.index("Total params") < out.index("train_loss")
     # One line per epoch with a validation score, then the test score and the time.
     assert "valid_score" in out
     assert epoch_numbers(out) == list(range(1, 101))
@@ -193,3 +195,27 @@ def test_module_entry_point_runs():
     assert "Total params: 7,510" in proc.stdout
     assert epoch_numbers(proc.stdout) == [1, 2]
     assert "Test accuracy:" in proc.stdout
+
+
+@pytest.mark.parametrize("argv", [["--model", "convnet"], ["--model", "perceptron"],
+                                  ["--dataset", "breast_cancer"], ["--dataset", "diabetes"]])
+def test_summary_before_training_is_the_fitted_network(argv, monkeypatch, capsys):
+    """The table printed before training describes the network fit builds."""
+    from sklearn.pipeline import Pipeline
+
+    from sknets import __main__ as job
+
+    fitted = {}
+    original = job.run
+
+    def run(args, out=None):
+        fitted["model"] = original(args, out)
+        return fitted["model"]
+
+    monkeypatch.setattr(job, "run", run)
+    assert main(argv + ["--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    model = fitted["model"]
+    est = model[-1] if isinstance(model, Pipeline) else model
+    table = est.summary(print_fn=None)
+    assert table in out and out.index(table) < out.index("train_loss")
