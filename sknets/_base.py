@@ -29,7 +29,7 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._display import EpochTable, mark_best
-from ._interrupt import DeferredInterrupt, TrainingInterrupted
+from ._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
 from .backend import (_to_numpy_tree, dispatch_backend, get_backend, host_copy, is_array,
                       take_rows, to_namespace, to_numpy)
 from .callbacks import CallbackSupportMixin, FitTasks, with_callbacks
@@ -411,7 +411,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     )
         except TrainingInterrupted:
             interrupted = True
-            self.stop_reason_ = "interrupted by the user (KeyboardInterrupt)."
+            self.stop_reason_ = INTERRUPTED
             if not hasattr(self, "loss_"):   # stopped within the first epoch:
                 self.loss_ = float(accumulated) / seen   # the mean over its batches
         finally:
@@ -511,16 +511,17 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         display = EpochTable() if self.verbose else None
         self.history_ = []
-        clock = {"tic": time.perf_counter()}
+        tic = time.perf_counter()
 
         def callback(intermediate_result):
+            nonlocal tic
             last["x"], last["fun"] = intermediate_result.x.copy(), intermediate_result.fun
             self.loss_curve_.append(float(intermediate_result.fun))
             # one history record (and table row) per L-BFGS iteration
             now = time.perf_counter()
             record = {"epoch": len(self.loss_curve_), "train_loss": self.loss_curve_[-1],
-                      "dur": now - clock["tic"]}
-            clock["tic"] = now
+                      "dur": now - tic}
+            tic = now
             self._log_epoch(record, display)
             if tasks is not None and tasks.iteration():
                 self.stop_reason_ = "a callback asked to stop."
@@ -535,14 +536,14 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         except (TrainingInterrupted, StopIteration) as exc:   # StopIteration: scipy < 1.11
             opt_res = None
             if isinstance(exc, TrainingInterrupted):
-                self.stop_reason_ = "interrupted by the user (KeyboardInterrupt)."
+                self.stop_reason_ = INTERRUPTED
         finally:
             interrupt.uninstall()
         if opt_res is None or self.stop_reason_ is not None:
             self.n_iter_ = len(self.loss_curve_)
             self.loss_ = float(last["fun"])
             unpack(last["x"])
-            if self.stop_reason_.startswith("interrupted"):
+            if self.stop_reason_ == INTERRUPTED:
                 warnings.warn(f"Training {self.stop_reason_[:-1]} after iteration "
                               f"{self.n_iter_}; the model is usable.", UserWarning, stacklevel=4)
         else:
@@ -552,7 +553,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             unpack(opt_res.x)
         if display is not None:
             display.print_message(f"Stopped after iteration {self.n_iter_}: {self.stop_reason_}")
-        if not all(np.isfinite(to_numpy(p)).all() for p in net.params):
+        if not net.weights_finite():
             raise DivergenceError(
                 "Solver produced non-finite parameter weights. The input data may "
                 "contain large values and need to be preprocessed."

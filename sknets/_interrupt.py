@@ -14,6 +14,10 @@ import signal
 import threading
 
 
+#: ``stop_reason_`` of a fit stopped by Ctrl-C.
+INTERRUPTED = "interrupted by the user (KeyboardInterrupt)."
+
+
 class TrainingInterrupted(Exception):
     """Raised by a training loop at a safe point after a deferred Ctrl-C."""
 

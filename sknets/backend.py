@@ -272,7 +272,7 @@ def _cupy_backend():
             "backend='cupy' needs a CUDA GPU, but none was found. Use "
             "backend='numpy' or backend='auto'."
         )
-    _cupy_smoke_test(cupy)
+    _cupy_smoke_test()
     import array_api_compat.cupy as xp_cp
 
     return Backend("cupy", xp_cp)
@@ -288,7 +288,7 @@ def _cupy_works():
     return float(a @ cupy.ones(4, dtype=cupy.float32)) == 6.0
 
 
-def _cupy_smoke_test(cupy):  # pragma: no cover - needs a GPU
+def _cupy_smoke_test():  # pragma: no cover - needs a GPU
     try:
         ok = _cupy_works()
     except Exception as exc:

@@ -80,7 +80,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import BaseNetwork
 from ._display import EpochTable
-from ._interrupt import DeferredInterrupt, TrainingInterrupted
+from ._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
 from .callbacks import FitTasks, with_callbacks
 from .backend import (accepts_cupy, dispatch_backend, host_copy, returns_input_namespace,
                       take_rows, to_numpy, validation_dtypes)
@@ -733,9 +733,7 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
                     tasks.batch_end(chunk_ctx)
                     interrupt.check()   # Ctrl-C: stop after this chunk, weights consistent
 
-                finite = (xp.all(xp.isfinite(dense.params["W"]), axis=0)
-                          & xp.isfinite(dense.params["b"]))
-                if not bool(xp.all(finite)):
+                if not net.weights_finite():
                     net.set_weights(snapshot)
                     self._sync_fitted_attributes()
                     raise DivergenceError(
@@ -777,7 +775,7 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
                                      self.stop_reason_)
         except TrainingInterrupted:
             interrupted = True
-            self.stop_reason_ = "interrupted by the user (KeyboardInterrupt)."
+            self.stop_reason_ = INTERRUPTED
         finally:
             interrupt.uninstall()
         # best_epoch_, the closing line of the table, the warning on Ctrl-C
