@@ -56,9 +56,8 @@ def _check_id(check):
 
 
 def _array_api_cases():
-    for cls in ESTIMATORS:
-        for check in _yield_array_api_checks(_make(cls)):
-            yield pytest.param(cls, check, id=f"{cls.__name__}-{_check_id(check)}")
+    return [pytest.param(cls, check, id=f"{cls.__name__}-{_check_id(check)}")
+            for cls in ESTIMATORS for check in _yield_array_api_checks(_make(cls))]
 
 
 def _namespaces(check):
