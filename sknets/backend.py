@@ -255,7 +255,8 @@ def _cupy_backend():
     except ImportError as exc:
         raise ImportError(
             "backend='cupy' needs CuPy, which is not installed. Install it with "
-            "`pip install \"sknets[gpu]\"` (CUDA 12) on a machine with an "
+            "`pip install \"sknets[gpu]\"` (CUDA 12; `sknets[gpu-cuda13]` for CUDA 13) "
+            "on a machine with an "
             "NVIDIA GPU, or use backend='numpy'."
         ) from exc
     try:
@@ -264,7 +265,8 @@ def _cupy_backend():
         raise RuntimeError(
             "backend='cupy' needs a CUDA GPU, but CuPy (installed) could not reach "
             f"one ({exc}). Check the NVIDIA driver and that the CuPy wheel matches "
-            "the CUDA version (`pip install \"sknets[gpu]\"` installs cupy-cuda12x), "
+            "the CUDA version (`pip install \"sknets[gpu]\"` installs cupy-cuda12x, "
+            "`sknets[gpu-cuda13]` cupy-cuda13x), "
             "or use backend='numpy' or backend='auto'."
         ) from exc
     if n_devices < 1:  # pragma: no cover - depends on the machine
@@ -296,7 +298,8 @@ def _cupy_smoke_test():  # pragma: no cover - needs a GPU
             "backend='cupy': CuPy found a GPU but could not run on it "
             f"({type(exc).__name__}: {exc}). Check that the CuPy wheel matches the "
             "CUDA version and driver (`pip install \"sknets[gpu]\"` installs "
-            "cupy-cuda12x), or use backend='numpy' or backend='auto'."
+            "cupy-cuda12x, `sknets[gpu-cuda13]` cupy-cuda13x), or use backend='numpy' "
+            "or backend='auto'."
         ) from exc
     if not ok:
         raise RuntimeError("backend='cupy': CuPy computed a wrong result on the GPU.")
