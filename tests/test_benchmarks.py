@@ -1,0 +1,61 @@
+"""The GPU benchmark and the GPU check script run end to end without a GPU.
+
+On a machine without one they are run with ``tests/fake_cupy`` (a strict,
+NumPy-backed CuPy stand-in) on ``PYTHONPATH``, so every ``backend="cupy"``
+code path of the scripts executes; their timings mean nothing here. What
+this guards is that the scripts a GPU session runs once, with little device
+time, work the first time.
+"""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FAKE_CUPY = os.path.join(ROOT, "tests", "fake_cupy")
+
+
+def _env_with_fake_cupy(**extra):
+    path = [FAKE_CUPY] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(path), **extra)
+
+
+def test_bench_gpu_dry_run_reports_every_net_batch_and_ratio():
+    res = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "bench_gpu.py"), "--dry-run"],
+        capture_output=True, text=True, env=_env_with_fake_cupy(), timeout=300, cwd=ROOT)
+    assert res.returncode == 0, res.stderr[-3000:]
+    rows = re.findall(r"^(MLP|CNN)\s+(128|512)\s+(sknets-cupy|sknets-numpy|torch-cuda)\s+"
+                      r"([0-9.]+)\s+([0-9.]+)$", res.stdout, flags=re.M)
+    peers = {"sknets-cupy", "sknets-numpy"} | {r[2] for r in rows if r[2] == "torch-cuda"}
+    assert {(net, batch, peer) for net, batch, peer, _, _ in rows} == {
+        (net, batch, peer) for net in ("MLP", "CNN") for batch in ("128", "512")
+        for peer in peers}
+    assert all(float(seconds) > 0 and 0 <= float(acc) <= 1 for *_, seconds, acc in rows)
+    ratios = re.findall(r"^  (MLP|CNN) batch (128|512): .*numpy/cupy speed-up = ([0-9.]+)x",
+                        res.stdout, flags=re.M)
+    assert len(ratios) == 4
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a bash script")
+def test_gpu_check_script_runs_every_step(tmp_path):
+    out = tmp_path / "checks"
+    res = subprocess.run(
+        ["bash", os.path.join(ROOT, "benchmarks", "gpu_checks.sh"), "", str(out)],
+        capture_output=True, text=True, env=_env_with_fake_cupy(PYTHON=sys.executable),
+        timeout=600, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    logs = {p.name: p.read_text() for p in out.iterdir()}
+    assert set(logs) == {"versions.txt", "test_gpu.log", "array_api_cupy.log", "bench_gpu.txt"}
+    assert "gpu_available(): True" in logs["versions.txt"]
+    # every GPU test ran (none skipped), and scikit-learn's CuPy checks ran for
+    # each estimator (their torch-on-CUDA variants skip without CUDA)
+    gpu_tests = logs["test_gpu.log"].splitlines()[-1]
+    assert re.fullmatch(r"\d+ passed in .*", gpu_tests), gpu_tests
+    checks = logs["array_api_cupy.log"].splitlines()[-1]
+    assert re.match(r"(\d+) passed", checks) and int(checks.split()[0]) >= 4, checks
+    assert "failed" not in checks and "error" not in checks, checks
+    assert "numpy/cupy speed-up" in logs["bench_gpu.txt"]
