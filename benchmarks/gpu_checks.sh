@@ -19,8 +19,9 @@
 # of what is missing there (array-api-compat, array-api-strict, a
 # scikit-learn >= 1.9; `pip download --no-deps ...` on a machine with it) in
 # a folder and name it in $SKNETS_WHEELS: they are installed into a
-# temporary folder first. Each step has its own time limit; a failing step
-# does not stop the next, and the exit status is that of the first failure.
+# temporary folder first. Each step has its own time limit (together under
+# 10 minutes); a failing step does not stop the next, and the exit status is
+# that of the first failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MNIST=${1:-${SKNETS_MNIST:-}}
@@ -46,7 +47,7 @@ step() {  # step NAME SECONDS COMMAND...: run, log to OUT_DIR/NAME, keep the fir
     [ "$status" -ne 0 ] || status=$rc
 }
 
-step versions.txt 120 "$PY" - <<'EOF'
+step versions.txt 60 "$PY" - <<'EOF'
 import platform
 import numpy, scipy, sklearn
 import sknets
@@ -72,8 +73,8 @@ except ImportError:
 print("sknets gpu_available():", gpu_available())
 raise SystemExit(0 if gpu_available() else "no usable GPU: the checks below will skip")
 EOF
-step test_gpu.log 360 "$PY" -m pytest -q -p no:cacheprovider -m gpu -rs tests/test_gpu.py
-step array_api_cupy.log 180 "$PY" -m pytest -q -p no:cacheprovider -rs -k cupy \
+step test_gpu.log 210 "$PY" -m pytest -q -p no:cacheprovider -m gpu -rs tests/test_gpu.py
+step array_api_cupy.log 90 "$PY" -m pytest -q -p no:cacheprovider -rs -k cupy \
     tests/test_common.py tests/test_array_api.py
-step bench_gpu.txt 420 "$PY" benchmarks/bench_gpu.py ${MNIST:+"$MNIST"}
+step bench_gpu.txt 230 "$PY" benchmarks/bench_gpu.py ${MNIST:+"$MNIST"}
 exit "$status"
