@@ -6,8 +6,9 @@ with them: a NumPy operand, ``np.asarray(device_array)`` (``__array__``) and
 pickling raise ``TypeError``; ``.get()`` copies to the host. Functions are
 NumPy's, wrapped to take and return stand-in arrays (``out=`` included), and
 ``cupy.lib.stride_tricks.as_strided`` has CuPy's signature (no
-``writeable``). ``LOG`` records host synchronisations (``float``, ``bool``)
-and NumPy index arrays used on device arrays (slow on a real GPU).
+``writeable``). ``LOG`` records host synchronisations (``float``, ``bool``),
+copies from the host (``upload``) and NumPy index arrays used on device
+arrays (slow on a real GPU).
 It checks the CuPy-only branches of sknets; it is no substitute for running
 ``tests/test_gpu.py`` on a GPU.
 """
@@ -141,12 +142,14 @@ def _wrapfunc(name, fn):
 def asarray(a, dtype=None, order=None, *, blocking=False):
     if isinstance(a, ndarray):
         return a if dtype is None else a.astype(dtype, copy=False)
+    LOG.append("upload")
     return ndarray._from(_np.array(a, dtype=dtype, copy=True))
 
 def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, **k):
     if isinstance(obj, ndarray):
         r = obj._a.astype(dtype) if dtype is not None else obj._a
         return ndarray._from(r.copy() if copy else r)
+    LOG.append("upload")
     return ndarray._from(_np.array(obj, dtype=dtype, copy=True))
 
 def asnumpy(a, *k, **kw): return a._a.copy() if isinstance(a, ndarray) else _np.asarray(a)
