@@ -15,6 +15,9 @@ References
 
 import math
 
+import numpy as np
+
+from ._cupy_kernels import fused_step
 from .backend import to_numpy, ufunc_namespace
 
 
@@ -123,6 +126,10 @@ class SGD(BaseOptimizer):
     def update_params(self, params, grads):
         lr, mu = self.learning_rate, self.momentum
         fast = ufunc_namespace(params[0]) if params else None
+        if fast is not None and fast is not np and all(
+                fused_step("nesterov" if self.nesterov else "momentum", (g, mu, lr), (p, v))
+                for p, v, g in zip(params, self.velocities, grads)):
+            return   # CuPy: one fused kernel per parameter array
         if fast is not None:  # NumPy/CuPy: the same arithmetic, no temporaries
             for p, v, g, (t1, t2) in zip(params, self.velocities, grads,
                                          self._scratch(params, 2)):
@@ -183,6 +190,10 @@ class Adam(BaseOptimizer):
         if not params:
             return
         fast = ufunc_namespace(params[0])
+        if fast is not None and fast is not np and all(
+                fused_step("adam", (g, b1, 1 - b1, b2, 1 - b2, lr, eps), (p, m, v))
+                for p, m, v, g in zip(params, self.ms, self.vs, grads)):
+            return   # CuPy: one fused kernel per parameter array
         if fast is not None:
             # NumPy/CuPy: the same operations in the same order (so the same
             # rounding) written into reused work arrays: an Adam step is a

@@ -30,6 +30,7 @@ SCRIPT = textwrap.dedent("""
     from sknets.backend import gpu_available
 
     warnings.simplefilter("ignore")
+    warnings.filterwarnings("error", message="sknets: the fused CuPy kernel")
     X, y = load_digits(return_X_y=True)
     X = (X[:300] / 16).astype(np.float64)
     y = y[:300]
@@ -55,6 +56,7 @@ SCRIPT = textwrap.dedent("""
         cupy.LOG.clear()
         gpu = cls(backend="cupy", dtype="float64", random_state=0, **params).fit(X, target)
         uploads = cupy.LOG.count("upload")
+        kernels = cupy.LOG.count("kernel")
         syncs = cupy.LOG.count("float") + cupy.LOG.count("bool")
         index_arrays = cupy.LOG.count("numpy index into device array")
         cpu = cls(backend="numpy", dtype="float64", random_state=0, **params).fit(X, target)
@@ -77,6 +79,7 @@ SCRIPT = textwrap.dedent("""
             "cupy_in_cupy_out": isinstance(gpu.predict(cupy.asarray(X)), cupy.ndarray),
             "syncs_per_epoch": syncs / max(gpu.n_iter_, 1),
             "uploads": uploads,
+            "fused_steps": kernels,
             "n_param_arrays": len(gpu._network.params),
             "n_iter": gpu.n_iter_,
             "index_arrays": index_arrays,
@@ -116,6 +119,9 @@ def test_cupy_branches_on_a_strict_stand_in():
         # once per fit, then one sample order per epoch; mini-batches are sliced
         # on the device. L-BFGS is the exception: SciPy's optimizer keeps the
         # flat weight vector on the host, so each evaluation uploads the weights.
+        # SGD and Adam update each parameter array with one fused kernel
+        if not name.startswith("perceptron") and name != "mlp_lbfgs":
+            assert r["fused_steps"] >= r["n_param_arrays"] * r["n_iter"], (name, r)
         # The perceptron also uploads, per epoch, its per-class flags (which
         # classes still train, their L2 decay: n_classes values each).
         if name.startswith("perceptron"):

@@ -105,7 +105,7 @@ class ndarray:
             raise TypeError("[fakecupy] setitem with numpy value")
         self._a[_unwrap(k, "setitem", True)] = v._a if isinstance(v, ndarray) else v
     def __neg__(self): return _wrap(-self._a)
-    def __abs__(self): return _wrap(abs(self._a))
+    def __abs__(self): return _wrap(builtins.abs(self._a))
     def __invert__(self): return _wrap(~self._a)
     def __reduce__(self): raise TypeError("[fakecupy] pickling a device array (would embed cupy in the pickle)")
     def astype(self, dtype, copy=True, **k): return _wrap(self._a.astype(dtype, copy=copy))
@@ -172,3 +172,58 @@ for _name in dir(_np):
 __all__ += ["ndarray", "asarray", "array", "asnumpy"]
 from cupy import cuda, lib, linalg, fft  # noqa
 __version__ = "13.99-fake"
+
+
+class ElementwiseKernel:
+    """CuPy's user-defined element-wise kernel, for simple bodies.
+
+    Typed parameters (one type placeholder ``T``), Python scalars cast to
+    ``T``, output arrays updated in place; the CUDA C body must be
+    statements ``[T] name = expression;`` whose expressions are also Python
+    (``sqrt`` is NumPy's), run on whole arrays in order. Kernels count as
+    ``LOG`` entries ``kernel``. Compiling the C for real is done by
+    ``tests/test_cupy_kernels.py`` with nvcc, where it is installed.
+    """
+
+    def __init__(self, in_params, out_params, operation, name="kernel", reduce_dims=True,
+                 preamble="", no_return=False, return_tuple=False, **kwargs):
+        def parse(params):
+            out = []
+            for p in params.split(","):
+                typ, nm = p.split()
+                if typ != "T":
+                    raise NotImplementedError(f"[fakecupy] only type T, got {typ}")
+                out.append(nm)
+            return out
+        self.in_names, self.out_names = parse(in_params), parse(out_params)
+        self.statements = [s.strip() for s in operation.split(";") if s.strip()]
+        self.name = name
+        self.options = kwargs.get("options", ())
+
+    def __call__(self, *args):
+        n_in, n_out = len(self.in_names), len(self.out_names)
+        if len(args) != n_in + n_out:
+            raise TypeError(f"[fakecupy] {self.name}: wrong number of arguments ({len(args)})")
+        arrays = [a for a in args if isinstance(a, ndarray)]
+        for a in args:
+            _reject(a, self.name)
+        dtype = arrays[0].dtype
+        if builtins.any(a.dtype != dtype for a in arrays):
+            raise TypeError(f"[fakecupy] {self.name}: type T is not unique")
+        outs = args[n_in:]
+        if not builtins.all(isinstance(o, ndarray) for o in outs):
+            raise TypeError(f"[fakecupy] {self.name}: outputs must be arrays")
+        env = {"sqrt": _np.sqrt}
+        for nm, a in zip(self.in_names + self.out_names, args):
+            env[nm] = a._a.copy() if isinstance(a, ndarray) else _np.asarray(a, dtype=dtype)[()]
+        for st in self.statements:
+            target, expr = (x.strip() for x in st.split("=", 1))
+            if target.startswith("T "):
+                target = target[2:].strip()
+            elif target not in self.out_names:
+                raise TypeError(f"[fakecupy] {self.name}: assigns to {target!r}, not an output")
+            env[target] = _np.asarray(eval(expr, {"__builtins__": {}}, env), dtype=dtype)
+        for nm, o in zip(self.out_names, outs):
+            o._a[...] = env[nm]
+        LOG.append("kernel")
+        return outs[0] if len(outs) == 1 else tuple(outs)
