@@ -94,3 +94,38 @@ def test_fused_steps_equal_the_numpy_steps_bit_for_bit():
                          capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "MISMATCHES 0" in res.stdout
+
+
+FALLBACK_SCRIPT = textwrap.dedent("""
+    import warnings
+    import numpy as np
+    import cupy
+    from sknets.optimizers import Adam
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("NVRTC_ERROR_COMPILATION (simulated)")
+
+    cupy.ElementwiseKernel = broken
+    rng = np.random.RandomState(0)
+    host = [rng.randn(4, 3).astype(np.float32)]
+    dev = [cupy.asarray(host[0])]
+    opt_host, opt_dev = Adam(host), Adam(dev)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            g = rng.randn(4, 3).astype(np.float32)
+            opt_host.update_params(host, [g])
+            opt_dev.update_params(dev, [cupy.asarray(g)])
+    messages = [str(w.message) for w in caught]
+    print("WARNINGS", len(messages), "fused CuPy kernel for the adam step failed" in messages[0])
+    print("EQUAL", bool(np.array_equal(dev[0].get(), host[0])))
+""")
+
+
+def test_a_kernel_that_cannot_compile_falls_back_once_with_a_warning():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [FAKE_CUPY] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    res = subprocess.run([sys.executable, "-c", FALLBACK_SCRIPT],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "WARNINGS 1 True" in res.stdout and "EQUAL True" in res.stdout, res.stdout
