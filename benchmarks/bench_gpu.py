@@ -164,22 +164,32 @@ def torch_peer(net, batch, epochs, device, image_shape):
 
 
 def _versions():
-    parts = [f"python {platform.python_version()}", f"numpy {np.__version__}"]
+    """Python, the array libraries, CuPy and its GPU, PyTorch, the CPU: one line."""
+    import scipy
+    import sklearn
+
+    import sknets
+
+    parts = [f"python {platform.python_version()}", f"numpy {np.__version__}",
+             f"scipy {scipy.__version__}", f"scikit-learn {sklearn.__version__}",
+             f"sknets {sknets.__version__}"]
     try:
         import cupy
 
-        props = cupy.cuda.runtime.getDeviceProperties(0)
+        runtime = cupy.cuda.runtime
+        props = runtime.getDeviceProperties(0)
         name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
         parts += [f"cupy {cupy.__version__}", f"GPU {name}",
-                  f"CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()}"]
-    except Exception:  # pragma: no cover - depends on the machine
-        pass
+                  f"CUDA runtime {runtime.runtimeGetVersion()}",
+                  f"driver {runtime.driverGetVersion()}"]
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        parts.append(f"cupy unusable ({type(exc).__name__}: {exc})")
     try:
         import torch
 
-        parts.append(f"torch {torch.__version__}")
+        parts.append(f"torch {torch.__version__} (CUDA available: {torch.cuda.is_available()})")
     except ImportError:
-        pass
+        parts.append("torch not installed")
     parts.append(f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})")
     return ", ".join(parts)
 

@@ -40,39 +40,22 @@ status=0
 step() {  # step NAME SECONDS COMMAND...: run, log to OUT_DIR/NAME, keep the first failure
     local name=$1 limit=$2
     shift 2
-    echo "== $name: $*"
+    echo "== $name"
     timeout "$limit" "$@" 2>&1 | tee "$OUT_DIR/$name"
     local rc=${PIPESTATUS[0]}
     echo "== $name: exit status $rc"
     [ "$status" -ne 0 ] || status=$rc
 }
 
-step versions.txt 60 "$PY" - <<'EOF'
-import platform
-import numpy, scipy, sklearn
-import sknets
+step versions.txt 60 "$PY" -c '
+import sys
+sys.path.insert(0, "benchmarks")
+from bench_gpu import _versions
 from sknets.backend import gpu_available
-
-print("python", platform.python_version(), "| numpy", numpy.__version__, "| scipy",
-      scipy.__version__, "| scikit-learn", sklearn.__version__, "| sknets", sknets.__version__)
-try:
-    import cupy
-
-    props = cupy.cuda.runtime.getDeviceProperties(0)
-    name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
-    print("cupy", cupy.__version__, "| CUDA runtime", cupy.cuda.runtime.runtimeGetVersion(),
-          "| driver", cupy.cuda.runtime.driverGetVersion(), "| GPU", name)
-except Exception as exc:
-    print("cupy: unusable:", type(exc).__name__, exc)
-try:
-    import torch
-
-    print("torch", torch.__version__, "| CUDA available:", torch.cuda.is_available())
-except ImportError:
-    print("torch: not installed (bench_gpu.py will skip the PyTorch peer)")
+print(_versions())
 print("sknets gpu_available():", gpu_available())
-raise SystemExit(0 if gpu_available() else "no usable GPU: the checks below will skip")
-EOF
+sys.exit(0 if gpu_available() else "no usable GPU: the checks below will skip")
+'
 step test_gpu.log 210 "$PY" -m pytest -q -p no:cacheprovider -m gpu -rs tests/test_gpu.py
 step array_api_cupy.log 90 "$PY" -m pytest -q -p no:cacheprovider -rs -k cupy \
     tests/test_common.py tests/test_array_api.py

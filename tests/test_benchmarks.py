@@ -9,24 +9,17 @@ time, work the first time.
 
 import os
 import re
-import subprocess
 import sys
 
 import pytest
+from fake_cupy_run import run_with_fake_cupy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FAKE_CUPY = os.path.join(ROOT, "tests", "fake_cupy")
-
-
-def _env_with_fake_cupy(**extra):
-    path = [FAKE_CUPY] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(path), **extra)
 
 
 def test_bench_gpu_dry_run_reports_every_net_batch_and_ratio():
-    res = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", "bench_gpu.py"), "--dry-run"],
-        capture_output=True, text=True, env=_env_with_fake_cupy(), timeout=300, cwd=ROOT)
+    res = run_with_fake_cupy(
+        ["python", os.path.join(ROOT, "benchmarks", "bench_gpu.py"), "--dry-run"], cwd=ROOT)
     assert res.returncode == 0, res.stderr[-3000:]
     rows = re.findall(r"^(MLP|CNN)\s+(128|512)\s+(sknets-cupy|sknets-numpy|torch-cuda)\s+"
                       r"([0-9.]+)\s+([0-9.]+)$", res.stdout, flags=re.M)
@@ -43,10 +36,9 @@ def test_bench_gpu_dry_run_reports_every_net_batch_and_ratio():
 @pytest.mark.skipif(sys.platform == "win32", reason="a bash script")
 def test_gpu_check_script_runs_every_step(tmp_path):
     out = tmp_path / "checks"
-    res = subprocess.run(
+    res = run_with_fake_cupy(
         ["bash", os.path.join(ROOT, "benchmarks", "gpu_checks.sh"), "", str(out)],
-        capture_output=True, text=True, env=_env_with_fake_cupy(PYTHON=sys.executable),
-        timeout=600, cwd=tmp_path)
+        timeout=600, cwd=tmp_path, PYTHON=sys.executable)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     logs = {p.name: p.read_text() for p in out.iterdir()}
     assert set(logs) == {"versions.txt", "test_gpu.log", "array_api_cupy.log", "bench_gpu.txt"}

@@ -8,18 +8,15 @@
   ``sknets.optimizers`` computes on NumPy, in float32 and float64.
 """
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 import textwrap
 
 import pytest
+from fake_cupy_run import run_with_fake_cupy
 
 from sknets._cupy_kernels import KERNELS, OPTIONS
-
-FAKE_CUPY = os.path.join(os.path.dirname(__file__), "fake_cupy")
 
 
 def _kernel_source(name, in_params, out_params, operation):
@@ -88,10 +85,8 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_fused_steps_equal_the_numpy_steps_bit_for_bit():
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [FAKE_CUPY] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    res = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", SCRIPT],
-                         capture_output=True, text=True, env=env, timeout=120)
+    res = run_with_fake_cupy(["python", "-W", "error::RuntimeWarning", "-c", SCRIPT],
+                             timeout=120)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "MISMATCHES 0" in res.stdout
 
@@ -123,9 +118,6 @@ FALLBACK_SCRIPT = textwrap.dedent("""
 
 
 def test_a_kernel_that_cannot_compile_falls_back_once_with_a_warning():
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [FAKE_CUPY] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    res = subprocess.run([sys.executable, "-c", FALLBACK_SCRIPT],
-                         capture_output=True, text=True, env=env, timeout=120)
+    res = run_with_fake_cupy(["python", "-c", FALLBACK_SCRIPT], timeout=120)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "WARNINGS 1 True" in res.stdout and "EQUAL True" in res.stdout, res.stdout

@@ -14,12 +14,9 @@ per fit plus one sample order per epoch. The real thing runs in ``tests/test_gpu
 """
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
-FAKE_CUPY = os.path.join(os.path.dirname(__file__), "fake_cupy")
+from fake_cupy_run import run_with_fake_cupy
 
 SCRIPT = textwrap.dedent("""
     import json, pickle, warnings
@@ -94,10 +91,7 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_cupy_branches_on_a_strict_stand_in():
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [FAKE_CUPY] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    res = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                         env=env, timeout=300)
+    res = run_with_fake_cupy(["python", "-c", SCRIPT], timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     line = next(l for l in res.stdout.splitlines() if l.startswith("REPORT "))
     report = json.loads(line[len("REPORT "):])
