@@ -9,6 +9,7 @@ time, work the first time.
 
 import os
 import re
+import subprocess
 import sys
 
 import pytest
@@ -51,3 +52,19 @@ def test_gpu_check_script_runs_every_step(tmp_path):
     assert re.match(r"(\d+) passed", checks) and int(checks.split()[0]) >= 4, checks
     assert "failed" not in checks and "error" not in checks, checks
     assert "numpy/cupy speed-up" in logs["bench_gpu.txt"]
+
+
+def test_fused_optimizer_kernels_halve_an_mlp_batch_s_launches():
+    """``count_gpu_launches.py`` counts kernel launches per mini-batch on the
+    stand-in; the fused optimizer steps must cut them, by about half for the
+    MLP (a dozen element-wise operations per weight array become one)."""
+    def launches(*flags):
+        res = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "benchmarks", "count_gpu_launches.py"),
+             "--batch-size", "64", *flags], capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr[-3000:]
+        return [float(line.split()[-1]) for line in res.stdout.splitlines()[1:]]
+
+    (mlp_fused, cnn_fused), (mlp_unfused, cnn_unfused) = launches(), launches("--unfused")
+    assert mlp_fused <= 0.55 * mlp_unfused, (mlp_fused, mlp_unfused)
+    assert cnn_fused < 0.7 * cnn_unfused, (cnn_fused, cnn_unfused)

@@ -11,10 +11,12 @@ Forward: pad, take the strided window view
 im2col matrix, one GEMM with the kernel reshaped to
 ``(kh * kw * channels, filters)``, add the bias. Backward: the kernel
 gradient is one GEMM ``cols.T @ dY``; the input gradient is col2im of the
-column gradient ``dY @ W.T``, computed one kernel offset at a time
-(``dY @ W[a, b].T``, a contiguous ``(n, out_h, out_w, channels)`` block) and
-added into the padded input gradient with a strided slice addition: a loop
-over the ``kh * kw`` kernel offsets, never over pixels, and no scatter-add.
+column gradient ``dY @ W.T``, each kernel offset's ``(n, out_h, out_w,
+channels)`` block added into the padded input gradient with a strided slice
+addition: a loop over the ``kh * kw`` kernel offsets, never over pixels, and
+no scatter-add. On NumPy each block is its own GEMM ``dY @ W[a, b].T``
+(contiguous, cache-friendly); on other backends (a GPU) the column gradient
+is one GEMM and the blocks are strided views of it (fewer kernel launches).
 
 References
 ----------
@@ -253,14 +255,22 @@ class Conv2D(Layer):
         oh, ow, _ = self.output_shape_
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         h, w, c = self.input_shape_
-        # col2im fused with the input-gradient GEMM: for each kernel offset,
-        # dY @ W[a, b].T is that offset's (n, oh, ow, c) slice of the column
-        # gradient, contiguous, added at its strided place in the padded input.
+        # col2im: each kernel offset's (n, oh, ow, c) slice of the column
+        # gradient is added at its strided place in the padded input.
         dXp = xp.zeros(self._cache_padded_shape, dtype=dY.dtype, device=_device(dY))
+        if self.backend.is_numpy:
+            def part(a, b):   # dY @ W[a, b].T: a contiguous block, cache-friendly
+                return xp.reshape(dY2 @ W[a, b, ...].T, (n, oh, ow, c))
+        else:
+            # On a GPU kernel launches cost more than cache misses: one GEMM
+            # for the whole column gradient, then a strided view per offset.
+            dcols = xp.reshape(dY2 @ xp.reshape(W, (-1, f)).T, (n, oh, ow, kh, kw, c))
+
+            def part(a, b):
+                return dcols[:, :, :, a, b, :]
         for a in range(kh):
             for b in range(kw):
-                part = xp.reshape(dY2 @ W[a, b, ...].T, (n, oh, ow, c))
-                dXp[:, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw, :] += part
+                dXp[:, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw, :] += part(a, b)
         (pt, _), (pl, _) = self._pads(self.input_shape_)
         if dXp.shape[1] == h and dXp.shape[2] == w:
             return dXp
