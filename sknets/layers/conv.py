@@ -215,8 +215,9 @@ class Conv2D(Layer):
         oh, ow, _ = self.output_shape_
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         c = Xp.shape[3]
-        if c >= 8:
-            # One copy of the strided window view; rows are runs of kw * c values.
+        if c >= 8 or not self.backend.is_numpy:
+            # One copy of the strided window view; rows are runs of kw * c values
+            # (on a GPU one copy is one kernel launch, whatever the channels).
             windows = self.backend.sliding_windows(Xp, self.kernel_size, self.stride)
             return xp.reshape(windows, (n * oh * ow, kh * kw * c))
         # Few channels: one slice copy per kernel offset has far longer inner runs.
