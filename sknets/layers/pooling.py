@@ -9,9 +9,11 @@ columns that do not fill a window are dropped (their gradient is zero).
 When ``stride == pool_size`` (the usual case) pooling is a reshape to
 ``(n, out_h, ph, out_w, pw, channels)`` (a view); otherwise the windows come
 from :meth:`~sknets.backend.Backend.sliding_windows` and the backward pass sums
-window gradients with :func:`~sknets.layers.conv.col2im`. Either way the
+window gradients with :func:`~sknets.layers.conv.col2im`. On NumPy the
 maximum (or sum) is taken element-wise over the ``ph * pw`` offset slices,
-much faster than a reduction over two strided axes. Max-pooling's backward
+much faster there than a reduction over two strided axes; on other backends
+(a GPU) max pooling and its tie count are single reductions, one kernel
+launch each instead of a chain. Max-pooling's backward
 pass routes the gradient through a mask of the window maxima (no scatter);
 when several values tie for a window's maximum the gradient is split equally
 between them, a valid subgradient of ``max`` (a constant region, such as the
@@ -109,8 +111,11 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, X, training=False):
         xp = self.xp
-        win, _ = self._windows(X)
-        if self._tiled:
+        win, axes = self._windows(X)
+        if not self.backend.is_numpy:
+            # On a GPU one reduction kernel beats a chain of maxima.
+            Y = xp.max(win, axis=axes)
+        elif self._tiled:
             Y = self._tiled_max(win)
         else:
             # Element-wise maxima of the offset slices: much faster than a
@@ -119,7 +124,7 @@ class MaxPool2D(_Pool2D):
             for part in self._offsets(win):
                 Y = part if Y is None else xp.maximum(Y, part)
         if training:
-            self._cache_win = win
+            self._cache_win, self._cache_axes = win, axes
             self._cache_Y = Y
         return Y
 
@@ -145,9 +150,12 @@ class MaxPool2D(_Pool2D):
         xp = self.xp
         win, Y = self._cache_win, self._cache_Y
         hit = xp.astype(win == self._expand(Y), dY.dtype)
-        count = None
-        for part in self._offsets(hit):
-            count = part if count is None else count + part
+        if not self.backend.is_numpy:
+            count = xp.sum(hit, axis=self._cache_axes)
+        else:
+            count = None
+            for part in self._offsets(hit):
+                count = part if count is None else count + part
         # Ties (e.g. a constant region) share the gradient instead of copying it.
         return self._input_grad(hit * self._expand(dY / count))
 
