@@ -31,7 +31,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from ._display import EpochTable, mark_best
 from ._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
 from .backend import (_to_numpy_tree, dispatch_backend, get_backend, host_copy, is_array,
-                      take_rows, to_namespace, to_numpy)
+                      read_back, take_rows, to_namespace, to_numpy)
 from .callbacks import CallbackSupportMixin, FitTasks, with_callbacks
 from .exceptions import DivergenceError
 from .network import Sequential, format_summary
@@ -310,9 +310,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         X_dev = X_train if sparse_X else backend.asarray(X_train, dtype=dtype)
         Y_dev = backend.asarray(Y_train, dtype=dtype)
         sw_dev = None if sw_train is None else backend.asarray(sw_train, dtype=dtype)
-        if early_stopping:  # the validation set too goes to the device once, not per epoch
+        if early_stopping:  # the validation inputs too go to the device once, not per epoch
             X_val = X_val if sparse_X else backend.asarray(X_val, dtype=dtype)
-            Y_val = backend.asarray(Y_val, dtype=dtype)
         sample_idx = np.arange(n_samples)
         batches = list(gen_batches(n_samples, batch_size))
         tasks = FitTasks(self, None, None, None, 0) if tasks is None else tasks
@@ -355,11 +354,13 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     interrupt.check()
 
                 self.n_iter_ += 1
-                self.loss_ = float(accumulated) / n_samples
                 # The loss is measured before each update: the epoch's last
                 # step can still take the weights to inf/NaN, so check them too
-                # (once per epoch, a reduction read back with the loss).
-                if not (np.isfinite(self.loss_) and net.weights_finite()):
+                # (once per epoch, a reduction read back with the loss, in one
+                # device-to-host copy).
+                loss_sum, weights_ok = read_back(xp, accumulated, net.finite_flag())
+                self.loss_ = loss_sum / n_samples
+                if not (np.isfinite(self.loss_) and weights_ok):
                     net.set_weights(snapshot)
                     self._optimizer = None   # its state (moments, velocities) is spoiled too
                     self._sync_fitted_attributes()
@@ -445,16 +446,19 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                           UserWarning, stacklevel=4)
 
     def _validation_record(self, X_val, Y_val, y_val, sw_val):
-        """Validation loss and score for one epoch; updates the best weights."""
-        xp = self._network.backend.xp
-        z = self._forward_logits(X_val, self._network.backend)
-        sw = None if sw_val is None else self._network.backend.asarray(sw_val, dtype=z.dtype)
-        Y_dev = self._network.backend.asarray(Y_val, dtype=z.dtype)
-        sw_sum = None if sw is None else xp.sum(sw)
-        valid_loss = float(self._loss.loss(xp, z, Y_dev, sw, sw_sum))
-        val_score = self._score_from_output(
-            self._network.backend.to_numpy(self._loss.output(xp, z)), y_val, sw_val
-        )
+        """Validation loss and score for one epoch; updates the best weights.
+
+        The validation logits are read back to the host once (the score is
+        scikit-learn's, computed there); the loss is computed there from them.
+        """
+        import array_api_compat.numpy as xp_host
+
+        z = to_numpy(self._forward_logits(X_val, self._network.backend))
+        Y = np.asarray(Y_val, dtype=z.dtype)
+        sw = None if sw_val is None else np.asarray(sw_val, dtype=z.dtype)
+        sw_sum = None if sw is None else np.sum(sw)
+        valid_loss = float(self._loss.loss(xp_host, z, Y, sw, sw_sum))
+        val_score = self._score_from_output(self._loss.output(xp_host, z), y_val, sw_val)
         self.validation_scores_.append(val_score)
         if val_score > self.best_validation_score_:
             self._best_weights = self._network.get_weights()

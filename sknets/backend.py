@@ -434,6 +434,35 @@ def to_namespace(a, backend):
     return backend.asarray(a)
 
 
+def read_back(xp, value, flag=None):
+    """An array and a 0-d boolean flag of namespace ``xp`` to the host in one
+    device-to-host copy.
+
+    Parameters
+    ----------
+    xp : module
+        The arrays' namespace.
+    value : array or float
+        E.g. an epoch's summed loss (0-d) or per-class objective.
+    flag : 0-d boolean array, bool or None, default=None
+        E.g. whether the weights are finite; None counts as True.
+
+    Returns
+    -------
+    value : float or numpy.ndarray
+        A float for a 0-d ``value``, else a NumPy array of its shape.
+    flag : bool
+    """
+    if is_array(value) and is_array(flag):
+        flat = xp.reshape(value, (-1,))
+        both = to_numpy(xp.concat([flat, xp.reshape(xp.astype(flag, value.dtype), (1,))]))
+        host, ok = np.reshape(both[:-1], tuple(value.shape)), bool(both[-1])
+    else:
+        host = to_numpy(value) if is_array(value) else np.asarray(value)
+        ok = True if flag is None else bool(flag)
+    return (float(host) if host.ndim == 0 else host), ok
+
+
 def host_copy(a):
     """``a`` as NumPy when it is a CuPy array and dispatch is off, else ``a``.
 

@@ -85,14 +85,20 @@ class Sequential:
         self.backend = backend
         return self
 
-    def weights_finite(self):
-        """True when every parameter is finite."""
+    def finite_flag(self):
+        """Whether every parameter is finite, as a 0-d boolean array on the
+        backend (no read-back yet), or None for a network without parameters."""
         xp = self.backend.xp
         ok = None
         for p in self.params:
             finite = xp.all(xp.isfinite(p))
             ok = finite if ok is None else xp.logical_and(ok, finite)
-        return True if ok is None else bool(ok)   # one read-back to the host
+        return ok
+
+    def weights_finite(self):
+        """True when every parameter is finite (one read-back to the host)."""
+        ok = self.finite_flag()
+        return True if ok is None else bool(ok)
 
     def get_weights(self):
         """Copy of all parameters, on the backend (for snapshots)."""

@@ -67,6 +67,7 @@ import time
 import warnings
 from numbers import Integral, Real
 
+import array_api_compat.numpy
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, _fit_context
@@ -82,8 +83,8 @@ from ._base import BaseNetwork
 from ._display import EpochTable
 from ._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
 from .callbacks import FitTasks, with_callbacks
-from .backend import (accepts_cupy, dispatch_backend, host_copy, returns_input_namespace,
-                      take_rows, to_numpy, validation_dtypes)
+from .backend import (accepts_cupy, dispatch_backend, host_copy, read_back,
+                      returns_input_namespace, take_rows, to_numpy, validation_dtypes)
 from .exceptions import DivergenceError
 from .layers import Dense
 from .losses import PerceptronCriterion
@@ -640,11 +641,12 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
             X_val = take_rows(X, np.flatnonzero(validation_mask))
             if not sparse_X:   # to the device once per fit, not every epoch
                 X_val = backend.asarray(X_val, dtype=dtype)
+            # scored on the host from the logits, read back once per epoch
             y_val = y[validation_mask]
-            Y_val = backend.asarray(Y[validation_mask], dtype=dtype)
+            Y_val = np.asarray(Y[validation_mask], dtype=dtype)
             sw_val_host = sample_weight[validation_mask]
-            sw_val = backend.asarray(sw_val_host, dtype=dtype)
-            sw_val_sum = xp.sum(sw_val)
+            sw_val = np.asarray(sw_val_host, dtype=dtype)
+            sw_val_sum = np.sum(sw_val)
 
         tol = -np.inf if self.tol is None else float(self.tol)
         eta = float(self.eta0)
@@ -733,7 +735,9 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
                     tasks.batch_end(chunk_ctx)
                     interrupt.check()   # Ctrl-C: stop after this chunk, weights consistent
 
-                if not net.weights_finite():
+                # the epoch's objective and the finite-weights flag: one read-back
+                objective, weights_ok = read_back(xp, objective, net.finite_flag())
+                if not weights_ok:
                     net.set_weights(snapshot)
                     self._sync_fitted_attributes()
                     raise DivergenceError(
@@ -744,14 +748,15 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
                     )
                 n_iter_problem[active] = epoch + 1
                 record = {"epoch": epochs_before + epoch + 1}
-                train_objective = to_numpy(objective)[0].astype(np.float64) / max(train_count, 1)
+                train_objective = objective[0].astype(np.float64) / max(train_count, 1)
                 record["train_loss"] = float(np.sum(train_objective))
                 if early_stopping:
-                    z_val = self._forward_logits(X_val, backend)
-                    correct = xp.astype((z_val > 0) == (Y_val > 0), z_val.dtype)
-                    scores = to_numpy(xp.sum(correct * xp.reshape(sw_val, (-1, 1)), axis=0)
-                                      / sw_val_sum).astype(np.float64)
-                    record["valid_loss"] = float(loss.loss(xp, z_val, Y_val, sw_val, sw_val_sum))
+                    z_val = to_numpy(self._forward_logits(X_val, backend))
+                    correct = ((z_val > 0) == (Y_val > 0)).astype(z_val.dtype)
+                    scores = (np.sum(correct * sw_val[:, None], axis=0)
+                              / sw_val_sum).astype(np.float64)
+                    record["valid_loss"] = float(loss.loss(array_api_compat.numpy, z_val,
+                                                           Y_val, sw_val, sw_val_sum))
                     record["valid_score"] = accuracy_score(
                         y_val, self._decode_targets(z_val), sample_weight=sw_val_host)
                     worse = scores < best + tol

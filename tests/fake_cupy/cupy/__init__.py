@@ -6,7 +6,8 @@ with them: a NumPy operand, ``np.asarray(device_array)`` (``__array__``) and
 pickling raise ``TypeError``; ``.get()`` copies to the host. Functions are
 NumPy's, wrapped to take and return stand-in arrays (``out=`` included), and
 ``cupy.lib.stride_tricks.as_strided`` has CuPy's signature (no
-``writeable``). ``LOG`` records host synchronisations (``float``, ``bool``),
+``writeable``). ``LOG`` records host synchronisations (``float``, ``bool``,
+``get``),
 copies from the host (``upload``) and NumPy index arrays used on device
 arrays (slow on a real GPU).
 It checks the CuPy-only branches of sknets; it is no substitute for running
@@ -88,7 +89,7 @@ class ndarray:
     device = property(lambda s: _Device())
     @property
     def flags(self): return self._a.flags
-    def get(self, *a, **k): return self._a.copy()
+    def get(self, *a, **k): LOG.append("get"); return self._a.copy()
     def __float__(self): LOG.append("float"); return builtins.float(self._a)
     def __int__(self): return builtins.int(self._a)
     def __index__(self): return self._a.__index__()
