@@ -17,6 +17,7 @@ import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
+import array_api_compat.numpy
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
@@ -451,8 +452,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         The validation logits are read back to the host once (the score is
         scikit-learn's, computed there); the loss is computed there from them.
         """
-        import array_api_compat.numpy as xp_host
-
+        xp_host = array_api_compat.numpy
         z = to_numpy(self._forward_logits(X_val, self._network.backend))
         Y = np.asarray(Y_val, dtype=z.dtype)
         sw = None if sw_val is None else np.asarray(sw_val, dtype=z.dtype)

@@ -13,8 +13,8 @@ window gradients with :func:`~sknets.layers.conv.col2im`. On NumPy the
 maximum (or sum) is taken element-wise over the ``ph * pw`` offset slices,
 much faster there than a reduction over two strided axes; on other backends
 (a GPU) max pooling and its tie count are single reductions, one kernel
-launch each instead of a chain. Max-pooling's backward
-pass routes the gradient through a mask of the window maxima (no scatter);
+launch each instead of a chain. Max-pooling's backward pass routes the
+gradient through a mask of the window maxima (no scatter);
 when several values tie for a window's maximum the gradient is split equally
 between them, a valid subgradient of ``max`` (a constant region, such as the
 blank border of a digit, would otherwise pass the gradient several times).
