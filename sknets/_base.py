@@ -31,14 +31,18 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._display import EpochTable, mark_best
 from ._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
-from .backend import (_to_numpy_tree, dispatch_backend, get_backend, host_copy, is_array,
-                      read_back, take_rows, to_namespace, to_numpy)
+from .backend import (_to_numpy_tree, dispatch_backend, float_dtype_name, get_backend,
+                      host_copy, is_array, read_back, take_rows, to_namespace, to_numpy)
 from .callbacks import CallbackSupportMixin, FitTasks, with_callbacks
 from .exceptions import DivergenceError
 from .network import Sequential, format_summary
 from .optimizers import OPTIMIZERS
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+#: scikit-learn's MLP message for non-finite weights (user code matches on it).
+NON_FINITE_MESSAGE = ("Solver produced non-finite parameter weights. The input data may "
+                      "contain large values and need to be preprocessed.")
 
 #: rows per forward pass at predict time: memory stays bounded for any n_samples.
 PREDICT_BATCH_ROWS = 2048
@@ -75,7 +79,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "backend": [StrOptions({"numpy", "cupy", "auto"}), None],
-        "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
+        "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64}),
+                  None],
     }
 
     #: rows per forward pass at predict time (subclasses with large
@@ -109,7 +114,22 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     # ---------------------------------------------------------------- backend
     def _compute_dtype(self):
-        return np.dtype(self.dtype)
+        """The floating dtype of the computation: the fitted network's; before
+        fit, ``dtype`` when set, else float64 (what array-likes become)."""
+        fitted = getattr(self, "_fit_dtype", None)
+        if fitted is not None:
+            return fitted
+        return np.dtype(np.float64 if self.dtype is None else self.dtype)
+
+    def _resolve_dtype(self, X):
+        """Set the compute dtype of a new fit from validated ``X``.
+
+        ``dtype`` when set; with ``dtype=None``, the input's floating dtype
+        (float32 stays float32; validation has turned everything else into
+        float64), as scikit-learn's estimators do.
+        """
+        self._fit_dtype = np.dtype(float_dtype_name(X) if self.dtype is None else self.dtype)
+        return self._fit_dtype
 
     def _select_backend(self, X=None):
         """The backend to compute on for input ``X``.
@@ -190,6 +210,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self._attribute_backend = dispatch_backend(X)
         self._random_state = check_random_state(self.random_state)
         if first_pass:
+            self._resolve_dtype(X)
             self._initialize(X, Y, backend)
         else:
             if Y.shape[1] != self.n_outputs_:
@@ -318,7 +339,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         tasks = FitTasks(self, None, None, None, 0) if tasks is None else tasks
         display = EpochTable() if self.verbose else None
         self.stop_reason_ = None
-        interrupted = False
+        interrupted = diverged = False
 
         interrupt = DeferredInterrupt().install()  # Ctrl-C: stop after the current batch
         try:
@@ -363,15 +384,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 self.loss_ = loss_sum / n_samples
                 if not (np.isfinite(self.loss_) and weights_ok):
                     net.set_weights(snapshot)
-                    self._optimizer = None   # its state (moments, velocities) is spoiled too
-                    self._sync_fitted_attributes()
-                    what = (f"the loss became {self.loss_}" if not np.isfinite(self.loss_)
-                            else "the weights became non-finite")
-                    raise DivergenceError(
-                        f"Training diverged at epoch {self.n_iter_}: {what}. The weights "
-                        "were restored to those before this epoch. Lower "
-                        "learning_rate_init, or scale the input (e.g. StandardScaler)."
-                    )
+                    diverged = self._diverged(weights_ok, early_stopping, display, tic)
+                    break
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 record = {"epoch": len(self.loss_curve_), "train_loss": self.loss_}
@@ -423,6 +437,41 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if restored:
             net.set_weights(self._best_weights)
         self._end_of_training(display, early_stopping, restored, interrupted)
+        if diverged:
+            warnings.warn(
+                f"Training {self.stop_reason_[0].lower()}{self.stop_reason_[1:]} Stopped "
+                f"and restored the best weights, from epoch {self.best_epoch_}. Lower "
+                "learning_rate_init, or scale the input (e.g. StandardScaler).",
+                ConvergenceWarning, stacklevel=4)
+
+    def _diverged(self, weights_ok, early_stopping, display, tic):
+        """The epoch just run made the loss or the weights non-finite.
+
+        Its weights are already replaced by those before it. Without early
+        stopping (or before any finite validation score) raise
+        :class:`DivergenceError`; with it, do as scikit-learn's MLP: record the
+        epoch (``nan`` validation score), stop, and keep the best epoch's
+        weights (restored by the caller), with a warning.
+        """
+        what = (f"the loss became {self.loss_}" if not np.isfinite(self.loss_)
+                else "the weights became non-finite")
+        learning_rate = self._optimizer.learning_rate
+        self._optimizer = None   # its state (moments, velocities) is spoiled too
+        if not (early_stopping and self._best_weights is not None):
+            self._sync_fitted_attributes()
+            raise DivergenceError(
+                f"{NON_FINITE_MESSAGE} Training diverged at epoch {self.n_iter_}: {what}. "
+                "The weights were restored to those before this epoch. Lower "
+                "learning_rate_init, or scale the input (e.g. StandardScaler)."
+            )
+        self.loss_curve_.append(self.loss_)
+        self.validation_scores_.append(np.nan)
+        record = {"epoch": len(self.loss_curve_), "train_loss": self.loss_,
+                  "valid_loss": np.nan, "valid_score": np.nan,
+                  "learning_rate": learning_rate, "dur": time.perf_counter() - tic}
+        self._log_epoch(record, display)
+        self.stop_reason_ = f"Diverged at epoch {self.n_iter_}: {what}."
+        return True
 
     def _log_epoch(self, record, display):
         """Flag the record's best values, append it to ``history_``, print its row."""
@@ -558,10 +607,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if display is not None:
             display.print_message(f"Stopped after iteration {self.n_iter_}: {self.stop_reason_}")
         if not net.weights_finite():
-            raise DivergenceError(
-                "Solver produced non-finite parameter weights. The input data may "
-                "contain large values and need to be preprocessed."
-            )
+            raise DivergenceError(NON_FINITE_MESSAGE)
 
     # ------------------------------------------------------------- predicting
     def _forward_logits(self, X, backend):

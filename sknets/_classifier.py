@@ -23,7 +23,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .backend import accepts_cupy, returns_input_namespace, to_numpy, validation_dtypes
-from .losses import SigmoidCrossEntropy, SoftmaxCrossEntropy, log_softmax
+from .losses import SigmoidCrossEntropy, SoftmaxCrossEntropy, sigmoid
 
 
 class NetworkClassifierMixin(ClassifierMixin):
@@ -61,11 +61,8 @@ class NetworkClassifierMixin(ClassifierMixin):
                     f"`y` has classes not in `self.classes_`. `self.classes_` has "
                     f"{self.classes_}. 'y' has {classes}."
                 )
-        if self._label_binarizer.y_type_ != "multilabel-indicator" and len(self.classes_) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the "
-                f"data, but the data contains only one class: {self.classes_[0]!r}."
-            )
+        # One class: trained as scikit-learn's MLPClassifier is (one sigmoid unit
+        # whose target is 0 everywhere), and predicts that class.
         Y = self._label_binarizer.transform(y)
         return X, Y
 
@@ -160,6 +157,11 @@ class NetworkClassifierMixin(ClassifierMixin):
     def predict_proba(self, X):
         """Class probabilities.
 
+        Computed from the logits without losing a representable probability:
+        for binary problems the probability of ``classes_[0]`` is
+        ``sigmoid(-z)``, not ``1 - sigmoid(z)`` (which rounds to 0 once
+        ``sigmoid(z)`` rounds to 1).
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -167,18 +169,22 @@ class NetworkClassifierMixin(ClassifierMixin):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probabilities in the order of ``classes_``.
+            Probabilities in the order of ``classes_``, in the compute dtype.
+            Multilabel: the probability of each label. A model fitted on one
+            class gives one column of ones.
         """
         check_is_fitted(self)
-        out = self._forward_output(self._validated_X(X))
-        if self.n_outputs_ == 1:
-            p = out.ravel()
-            return np.vstack([1 - p, p]).T
-        return out
+        return self._proba(self._validated_X(X))
 
     @returns_input_namespace
     def predict_log_proba(self, X):
-        """Logarithm of the class probabilities, computed stably from logits.
+        """Logarithm of the class probabilities: ``log(predict_proba(X))``.
+
+        As scikit-learn defines it, so the two agree exactly: equal values
+        give equal logarithms (``argmax`` and ties are shared) and a
+        probability that underflows to 0 gives ``-inf``. Every probability
+        that the compute dtype can represent gives a finite value
+        (:meth:`predict_proba` keeps them; see there).
 
         Parameters
         ----------
@@ -188,16 +194,17 @@ class NetworkClassifierMixin(ClassifierMixin):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        X = self._validated_X(X)
-        if self.out_activation_ == "softmax":
-            return self._forward_output(X, fn=log_softmax)
-        z = self._forward_output(X, fn=lambda xp, z: z)
-        log_p = -np.logaddexp(0, -z)      # log sigmoid(z)
-        log_1mp = -np.logaddexp(0, z)     # log (1 - sigmoid(z))
+        with np.errstate(divide="ignore"):
+            return np.log(self._proba(self._validated_X(X)))
+
+    def _proba(self, X):
+        """:meth:`predict_proba` of validated ``X``, as NumPy."""
+        if len(self.classes_) == 1 and self._label_binarizer.y_type_ != "multilabel-indicator":
+            return np.ones((X.shape[0], 1), dtype=self._compute_dtype())
         if self.n_outputs_ == 1:
-            return np.hstack([log_1mp, log_p])
-        return log_p
+            return self._forward_output(
+                X, fn=lambda xp, z: sigmoid(xp, xp.concat([-z, z], axis=1)))
+        return self._forward_output(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

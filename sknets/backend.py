@@ -498,6 +498,24 @@ def validation_dtypes(X):
     return (np.float64, np.float32)
 
 
+def float_dtype_name(X):
+    """``"float32"`` when ``X`` (NumPy, sparse or any array-API array) holds
+    float32 values, else ``"float64"``.
+
+    The compute dtype that follows the input: validated inputs are float32 or
+    float64 (scikit-learn's ``check_array(dtype=(float64, float32))`` keeps
+    float32 and turns integers, booleans and the rest into float64).
+    """
+    dtype = X.dtype
+    if isinstance(X, np.ndarray) or sp.issparse(X):
+        return "float32" if dtype == np.float32 else "float64"
+    try:
+        xp = array_api_compat.array_namespace(X)
+        return "float32" if dtype == xp.float32 else "float64"
+    except TypeError:
+        return "float32" if np.dtype(dtype) == np.float32 else "float64"
+
+
 def _to_numpy_tree(value):
     """``value`` with every non-NumPy array (also in lists, tuples, dicts) as NumPy."""
     if isinstance(value, (np.ndarray, np.generic)) or sp.issparse(value):

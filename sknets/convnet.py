@@ -210,7 +210,7 @@ class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
                  warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend=None,
-                 dtype="float32"):
+                 dtype=None):
         self.image_shape = image_shape
         self.conv_filters = conv_filters
         self.kernel_size = kernel_size

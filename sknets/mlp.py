@@ -3,7 +3,7 @@
 Drop-in replacements for :class:`sklearn.neural_network.MLPClassifier` and
 :class:`sklearn.neural_network.MLPRegressor`: the same parameters, defaults,
 fitted attributes and methods, plus ``backend`` (NumPy or CuPy), ``dtype``
-(float32 by default), mini-batched prediction, a per-epoch ``history_``,
+(by default the input's floating dtype, as scikit-learn), mini-batched prediction, a per-epoch ``history_``,
 ``summary()`` and a clear error when training diverges.
 
 References
@@ -103,8 +103,16 @@ _SHARED_PARAMS_DOC = """
     backend : {"numpy", "cupy", "auto"} or None, default=None
         Array backend; ``None`` uses ``sknets.get_config()["backend"]``.
 
-    dtype : {"float32", "float64"}, default="float32"
-        Floating type of the computation; float64 for exact comparisons.
+    dtype : {"float32", "float64"} or None, default=None
+        Floating type of the computation, the fitted weights and the outputs
+        (``predict_proba``, ``decision_function``, regression predictions).
+        ``None`` follows the training input, as scikit-learn does: float32 data
+        is computed in float32, float64 data in float64, and everything else
+        (integers, booleans, uint8 images, lists) is converted to float64.
+        ``"float32"`` forces the faster single precision (about twice the
+        speed of float64 on a CPU; the usual choice on a GPU), ``"float64"``
+        the double precision in which sknets reproduces scikit-learn's
+        weights to the last digits.
 """
 
 _SHARED_ATTRS_DOC = """
@@ -286,7 +294,7 @@ class MLPClassifierScratch(NetworkClassifierMixin, BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000, backend=None, dtype="float32"):
+                 n_iter_no_change=10, max_fun=15000, backend=None, dtype=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -350,7 +358,7 @@ class MLPRegressorScratch(RegressorMixin, BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000, backend=None, dtype="float32"):
+                 n_iter_no_change=10, max_fun=15000, backend=None, dtype=None):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation

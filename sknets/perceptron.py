@@ -44,8 +44,9 @@ Deliberate differences from scikit-learn
   (``SPARSE_INTERCEPT_DECAY``) and applies the L1 penalty only to the
   non-zero features of each sample; here both are as for dense input, so
   sparse and dense input give the same model.
-- Computation is float32 by default (``dtype``); with ``dtype="float64"``
-  the weights match scikit-learn's up to the rounding of the dot products.
+- Computation follows the input's floating dtype (``dtype=None``): with
+  float64 input the weights match scikit-learn's up to the rounding of the
+  dot products; ``dtype="float32"`` forces single precision.
 - ``n_jobs`` is accepted for compatibility; the one-vs-rest problems are
   vectorised instead of run in parallel.
 - Divergence (non-finite weights) raises
@@ -214,9 +215,12 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
     backend : {"numpy", "cupy", "auto"} or None, default=None
         Array backend; ``None`` uses ``sknets.get_config()["backend"]``.
 
-    dtype : {"float32", "float64"}, default="float32"
-        Floating type of the computation; float64 to compare with
-        scikit-learn to the last digits.
+    dtype : {"float32", "float64"} or None, default=None
+        Floating type of the computation and of the fitted weights. ``None``
+        follows the training input, as scikit-learn does: float32 data is
+        computed in float32, everything else in float64 (in which the weights
+        equal scikit-learn's ``Perceptron``'s). ``"float32"`` or
+        ``"float64"`` force one.
 
     Attributes
     ----------
@@ -309,7 +313,7 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
                  max_iter=1000, tol=1e-3, shuffle=True, verbose=0, eta0=1.0, n_jobs=None,
                  random_state=0, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, class_weight=None, warm_start=False, backend=None,
-                 dtype="float32"):
+                 dtype=None):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -506,6 +510,7 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         # Fitted attributes follow X's namespace under array-API dispatch, else NumPy.
         self._attribute_backend = dispatch_backend(X)
         if allocate:
+            self._resolve_dtype(X)
             self._allocate(n_features, n_outputs, backend, coef_init, intercept_init,
                            keep_history)
         else:

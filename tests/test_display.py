@@ -157,12 +157,17 @@ def test_summary_unfitted_matches_fitted(digits, capsys):
     n_params = 64 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10
     assert f"Total params: {n_params:,}" in text
     assert f"Trainable params: {n_params:,}" in text
-    assert f"{n_params * 4 / 1024:,.1f} KiB (float32)" in text
+    # dtype=None: float64, what float64 (and integer) input is computed in
+    assert f"{n_params * 8 / 1024:,.1f} KiB (float64)" in text
     assert "(None, 16)" in text and "Dense(10)" in text
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)
-    assert est.summary(print_fn=None) == text
+        assert est.summary(print_fn=None) == text
+        est.fit(X.astype(np.float32), y)   # the fitted network's dtype
+        assert f"{n_params * 4 / 1024:,.1f} KiB (float32)" in est.summary(print_fn=None)
+    forced = est.set_params(dtype="float32").summary(input_shape=(64,), print_fn=None)
+    assert f"{n_params * 4 / 1024:,.1f} KiB (float32)" in forced
     assert sum(c.size + b.size for c, b in zip(est.coefs_, est.intercepts_)) == n_params
 
 

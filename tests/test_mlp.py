@@ -9,13 +9,13 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sknets import DivergenceError, MLPClassifierScratch, MLPRegressorScratch
+from sknets import ConvNetClassifier, DivergenceError, MLPClassifierScratch, MLPRegressorScratch
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -52,7 +52,7 @@ def test_classifier_trains_to_sklearn_weights_in_float64(digits, params):
     X, y = digits
     common = dict(hidden_layer_sizes=(30, 20), random_state=0, max_iter=8, **params)
     ref = MLPClassifier(**common).fit(X, y)
-    ours = MLPClassifierScratch(dtype="float64", **common).fit(X, y)
+    ours = MLPClassifierScratch(**common).fit(X, y)
     assert _max_coef_diff(ref, ours) < 1e-10
     assert ours.loss_ == pytest.approx(ref.loss_, rel=1e-10)
     assert ours.n_iter_ == ref.n_iter_
@@ -68,7 +68,7 @@ def test_binary_with_sample_weight_matches_sklearn(digits):
     sw = np.random.RandomState(0).uniform(0.1, 2.0, len(y))
     kw = dict(random_state=0, max_iter=5, activation="logistic")
     ref = MLPClassifier(**kw).fit(X, y > 4, sample_weight=sw)
-    ours = MLPClassifierScratch(dtype="float64", **kw).fit(X, y > 4, sample_weight=sw)
+    ours = MLPClassifierScratch(**kw).fit(X, y > 4, sample_weight=sw)
     assert _max_coef_diff(ref, ours) < 1e-10
 
 
@@ -77,7 +77,7 @@ def test_regressor_matches_sklearn(loss):
     X, y = load_diabetes(return_X_y=True)
     kw = dict(loss=loss, random_state=0, max_iter=5)
     ref = MLPRegressor(**kw).fit(X, y)
-    ours = MLPRegressorScratch(dtype="float64", **kw).fit(X, y)
+    ours = MLPRegressorScratch(**kw).fit(X, y)
     assert _max_coef_diff(ref, ours) < 1e-9
     np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-9)
 
@@ -86,11 +86,10 @@ def test_partial_fit_and_warm_start_match_sklearn():
     X, y = load_iris(return_X_y=True)
     pairs = []
     for cls in (MLPClassifier, MLPClassifierScratch):
-        extra = {"dtype": "float64"} if cls is MLPClassifierScratch else {}
-        a = cls(random_state=0, **extra)
+        a = cls(random_state=0)
         a.partial_fit(X, y, classes=[0, 1, 2])
         a.partial_fit(X, y)
-        b = cls(random_state=0, warm_start=True, max_iter=5, **extra).fit(X, y).fit(X, y)
+        b = cls(random_state=0, warm_start=True, max_iter=5).fit(X, y).fit(X, y)
         pairs.append((a, b))
     (ra, rb), (oa, ob) = pairs
     for ref, ours in ((ra, oa), (rb, ob)):
@@ -104,7 +103,7 @@ def test_digits_accuracy_with_default_parameters(digits_split):
     X_train, X_test, y_train, y_test = digits_split
     clf = MLPClassifierScratch(random_state=0).fit(X_train, y_train)
     assert clf.score(X_test, y_test) >= 0.97
-    assert clf.coefs_[0].dtype == np.float32
+    assert clf.coefs_[0].dtype == np.float64   # dtype follows the (float64) input
 
 
 def test_breast_cancer_pipeline():
@@ -146,8 +145,8 @@ def test_predict_log_proba_is_log_of_predict_proba(digits_split):
 
 def test_sparse_input_gives_the_dense_result(digits):
     X, y = digits
-    dense = MLPClassifierScratch(random_state=0, max_iter=5, dtype="float64").fit(X, y)
-    sparse = MLPClassifierScratch(random_state=0, max_iter=5, dtype="float64").fit(
+    dense = MLPClassifierScratch(random_state=0, max_iter=5).fit(X, y)
+    sparse = MLPClassifierScratch(random_state=0, max_iter=5).fit(
         sp.csr_matrix(X), y)
     assert _max_coef_diff(dense, sparse) < 1e-12
     np.testing.assert_allclose(sparse.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X))
@@ -271,22 +270,73 @@ def test_invalid_hyper_parameters(params, match):
         MLPClassifierScratch(**params).fit(X, y)
 
 
-def test_one_class_is_rejected():
+@pytest.mark.parametrize("Est", [MLPClassifierScratch, ConvNetClassifier])
+def test_one_class_fits_and_predicts_it(Est):
+    """As scikit-learn's MLPClassifier: a single class in y fits, and
+    predicts that class (probability 1, log-probability 0)."""
     X, _ = load_iris(return_X_y=True)
-    with pytest.raises(ValueError, match="one class"):
-        MLPClassifierScratch().fit(X, np.zeros(len(X)))
+    clf = Est(max_iter=5, random_state=0).fit(X, np.full(len(X), "setosa"))
+    assert list(clf.classes_) == ["setosa"]
+    assert (clf.predict(X) == "setosa").all()
+    np.testing.assert_array_equal(clf.predict_proba(X), np.ones((len(X), 1)))
+    np.testing.assert_array_equal(clf.predict_log_proba(X), np.zeros((len(X), 1)))
+    assert clf.score(X, np.full(len(X), "setosa")) == 1.0
 
 
 def test_divergence_stops_with_a_message_and_no_nan_model():
     X, y = load_diabetes(return_X_y=True)
     reg = MLPRegressorScratch(solver="sgd", learning_rate_init=10.0, max_iter=50,
-                              random_state=0)
+                              random_state=0, dtype="float32")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.raises(DivergenceError, match="diverged at epoch"):
             reg.fit(X * 100, y)
         assert np.isfinite(reg.predict(X)).all()
     assert all(np.isfinite(c).all() for c in reg.coefs_)
+
+
+def test_divergence_message_starts_with_sklearns():
+    X, y = load_diabetes(return_X_y=True)
+    reg = MLPRegressorScratch(solver="sgd", learning_rate_init=0.1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(DivergenceError) as info:
+            reg.fit(StandardScaler().fit_transform(X), y)
+    assert isinstance(info.value, ValueError)
+    assert str(info.value).startswith(
+        "Solver produced non-finite parameter weights. The input data may contain large "
+        "values and need to be preprocessed. Training diverged at epoch ")
+
+
+@pytest.mark.parametrize("Est", [MLPRegressorScratch, MLPClassifierScratch])
+def test_divergence_with_early_stopping_stops_and_keeps_the_best_weights(Est):
+    """As scikit-learn since its issue 29504: no error, the best epoch's
+    weights, nan recorded for the diverged epoch; and a warning that says so."""
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    if Est is MLPClassifierScratch:
+        y = y > np.median(y)
+    # the classifier's loss has bounded gradients: it takes a huge step to blow up
+    params = (dict(learning_rate_init=0.1) if Est is MLPRegressorScratch
+              else dict(learning_rate_init=1e6, activation="identity"))
+    est = Est(solver="sgd", early_stopping=True, max_iter=50, n_iter_no_change=50,
+              random_state=0, **params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    diverged = [w for w in caught if issubclass(w.category, ConvergenceWarning)
+                and "diverged" in str(w.message)]
+    assert len(diverged) == 1
+    assert f"at epoch {est.n_iter_}" in str(diverged[0].message)
+    assert f"from epoch {est.best_epoch_}" in str(diverged[0].message)
+    assert np.isnan(est.validation_scores_[-1]) and isinstance(est.validation_scores_[-1], float)
+    assert len(est.validation_scores_) == est.n_iter_ < 50
+    assert isinstance(est.best_validation_score_, float)
+    assert est.best_validation_score_ == np.nanmax(est.validation_scores_)
+    assert est.best_epoch_ < est.n_iter_
+    assert all(np.isfinite(c).all() for c in est.coefs_ + est.intercepts_)
+    assert np.isfinite(est.predict(X).astype(float)).all()
+    assert "Diverged at epoch" in est.stop_reason_
 
 
 @pytest.mark.parametrize("incremental", [False, True])
@@ -297,7 +347,7 @@ def test_divergence_in_the_last_step_of_an_epoch_is_caught(incremental):
     X = np.random.RandomState(0).rand(150, 3)
     y = X[:, 0] * 1e10
     reg = MLPRegressorScratch(solver="sgd", learning_rate_init=1e30, batch_size=150,
-                              max_iter=1, random_state=0)
+                              max_iter=1, random_state=0, dtype="float32")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.raises(DivergenceError, match="weights became non-finite"):

@@ -41,7 +41,7 @@ def _fit_both(X, y, fit_kwargs=None, **params):
         warnings.simplefilter("ignore", ConvergenceWarning)
         # Copies: scikit-learn trains in place in the coef_init array it is given.
         theirs = Perceptron(**params).fit(X, y, **_copies(fit_kwargs))
-        ours = PerceptronClassifier(dtype="float64", **params).fit(X, y, **_copies(fit_kwargs))
+        ours = PerceptronClassifier(**params).fit(X, y, **_copies(fit_kwargs))
     return theirs, ours
 
 
@@ -186,7 +186,7 @@ def test_shuffle_permutation_is_a_permutation_applied_each_epoch():
 # ------------------------------------------ partial_fit, warm_start, weights
 def test_partial_fit_continues_and_matches_sklearn():
     classes = np.unique(BC_Y)
-    ours = PerceptronClassifier(dtype="float64")
+    ours = PerceptronClassifier()
     theirs = Perceptron()
     coefs = []
     for _ in range(3):
@@ -202,7 +202,7 @@ def test_partial_fit_continues_and_matches_sklearn():
 
 def test_partial_fit_epochs_equal_fit_epochs_without_shuffling():
     classes = np.unique(IRIS_Y)
-    inc = PerceptronClassifier(shuffle=False, dtype="float64")
+    inc = PerceptronClassifier(shuffle=False)
     for _ in range(4):
         inc.partial_fit(IRIS_X, IRIS_Y, classes=classes)
     full = PerceptronClassifier(shuffle=False, tol=None, max_iter=4,
@@ -220,7 +220,7 @@ def test_warm_start_continues_and_matches_sklearn():
     _assert_same_model(theirs, ours)
     assert not np.allclose(ours.coef_, first)
     assert len(ours.history_) == 4  # history continues over warm starts
-    cold = PerceptronClassifier(dtype="float64", **params).fit(BC_X, BC_Y)
+    cold = PerceptronClassifier(**params).fit(BC_X, BC_Y)
     np.testing.assert_array_equal(cold.coef_, first)  # a cold fit starts over
 
 
@@ -238,7 +238,7 @@ def test_class_weight_moves_the_boundary():
 def test_sample_weight_scales_updates_like_eta0():
     # Per-sample updates are multiplied by sample_weight, so a constant weight
     # c is a learning rate c (with a fixed number of epochs).
-    params = dict(tol=None, max_iter=5, dtype="float64")
+    params = dict(tol=None, max_iter=5)
     weighted = PerceptronClassifier(**params).fit(BC_X, BC_Y,
                                                   sample_weight=np.full(len(BC_Y), 2.0))
     scaled = PerceptronClassifier(eta0=2.0, **params).fit(BC_X, BC_Y)
@@ -250,7 +250,7 @@ def test_zero_sample_weight_samples_make_no_update():
     # only takes a place in the order: the model equals the one fitted without it.
     sw = np.ones(len(BC_Y))
     sw[::3] = 0.0
-    params = dict(shuffle=False, tol=None, max_iter=3, dtype="float64")
+    params = dict(shuffle=False, tol=None, max_iter=3)
     weighted = PerceptronClassifier(**params).fit(BC_X, BC_Y, sample_weight=sw)
     removed = PerceptronClassifier(**params).fit(BC_X[sw > 0], BC_Y[sw > 0])
     np.testing.assert_array_equal(weighted.coef_, removed.coef_)
@@ -263,8 +263,8 @@ def test_zero_sample_weight_samples_make_no_update():
 def test_sparse_input_gives_the_dense_result(params):
     X = BC_X.copy()
     X[np.abs(X) < 0.5] = 0.0  # make it genuinely sparse
-    dense = PerceptronClassifier(dtype="float64", **params).fit(X, BC_Y)
-    sparse = PerceptronClassifier(dtype="float64", **params).fit(sp.csr_matrix(X), BC_Y)
+    dense = PerceptronClassifier(**params).fit(X, BC_Y)
+    sparse = PerceptronClassifier(**params).fit(sp.csr_matrix(X), BC_Y)
     np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-12, atol=1e-12)
     assert sparse.n_iter_ == dense.n_iter_
@@ -276,7 +276,7 @@ def test_sparse_input_gives_the_dense_result(params):
 def test_fitted_attributes_and_shapes():
     clf = PerceptronClassifier().fit(BC_X, BC_Y)
     assert clf.coef_.shape == (1, BC_X.shape[1])
-    assert clf.coef_.dtype == np.float32  # float32 compute by default
+    assert clf.coef_.dtype == np.float64  # the compute dtype follows the float64 input
     assert clf.intercept_.shape == (1,)
     assert clf.n_features_in_ == BC_X.shape[1]
     assert clf.decision_function(BC_X).shape == (len(BC_Y),)
@@ -323,7 +323,7 @@ def test_divergence_raises_and_keeps_finite_weights():
     rng = np.random.RandomState(0)
     X = rng.standard_normal((20, 3)) * 1e10
     y = np.arange(20) % 2
-    clf = PerceptronClassifier(eta0=1e30)
+    clf = PerceptronClassifier(eta0=1e30, dtype="float32")   # overflows float32
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the overflow itself
         with pytest.raises(DivergenceError, match="overflow"):
