@@ -52,7 +52,7 @@ def main():
                                                         stratify=y)
     model = make_pipeline(
         StandardScaler(),
-        MLPClassifierScratch(hidden_layer_sizes=(), solver="lbfgs", dtype="float64"),
+        MLPClassifierScratch(hidden_layer_sizes=(), solver="lbfgs"),
     ).fit(X_train, y_train)
     net = model[-1]
     print(f"classes {net.classes_}, test accuracy {model.score(X_test, y_test):.3f}")

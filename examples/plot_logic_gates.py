@@ -48,7 +48,7 @@ def main():
     # XOR with one hidden layer of 4 tanh units: the boundary bends.
     X, y = make_logic_gate("xor")
     mlp = MLPClassifierScratch(hidden_layer_sizes=(4,), activation="tanh", solver="lbfgs",
-                               random_state=1, dtype="float64").fit(X, y)
+                               random_state=1).fit(X, y)
     print(f"MLP (4 hidden units) XOR accuracy {mlp.score(X, y):.2f}")
     draw(axes[-1], mlp, X, y, "MLP, 1 hidden layer: XOR")
     path = OUT / "logic_gates.png"

@@ -3,7 +3,8 @@
 Run ``python -m sknets`` (or the ``sknets`` console script) to train
 :class:`~sknets.MLPClassifierScratch` on scikit-learn's bundled digits and
 print the model summary, one line per epoch (train loss, validation score,
-seconds), the test accuracy and the total time. ``python -m sknets --help``
+seconds), the test accuracy and the total time. The features are passed as
+float32 (``--dtype``), so the estimator computes in float32. ``python -m sknets --help``
 lists the options: the estimator, the dataset (a bundled one, ``xor``, or a
 CSV/NPZ file), epochs, backend, hidden layers and saving the fitted model.
 
@@ -21,6 +22,7 @@ import warnings
 
 import numpy as np
 from sklearn import datasets as sk_datasets
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -258,6 +260,8 @@ def _summary_before_fit(est, X, y, task):
         n_outputs = 1 if k == 2 else k   # binary: one logit
     else:
         n_outputs = 1 if np.ndim(y) == 1 else np.shape(y)[1]
+    if est.get_params().get("dtype", "") is None:   # it will follow X's dtype
+        est = clone(est).set_params(dtype=np.asarray(X).dtype.name)
     try:
         return est.summary(input_shape=(np.shape(X)[1],), n_outputs=n_outputs, print_fn=None)
     except (ValueError, TypeError):
@@ -280,6 +284,8 @@ def run(args, out=None):
         data.task = args.task
     if data.task == "regression" and data.y.dtype.kind not in "fiub":
         raise UsageError(f"{data.name}: regression needs numeric targets, got {data.y.dtype}")
+    # The estimators compute in their input's dtype: float32 unless asked otherwise.
+    data.X = data.X.astype(args.dtype, copy=False)
     est = make_estimator(args.model, data.task, epochs=args.epochs, patience=args.patience,
                          hidden_layer_sizes=args.hidden_layer_sizes, backend=args.backend,
                          random_state=args.random_state, verbose=0 if args.quiet else 1)
@@ -297,7 +303,8 @@ def run(args, out=None):
     model = make_pipeline(StandardScaler(), est) if scale == "standard" else est
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out))
-    prep = ", ".join(filter(None, [data.scaling, "StandardScaler" if scale == "standard" else ""]))
+    prep = ", ".join(filter(None, [data.scaling, "StandardScaler" if scale == "standard" else "",
+                                   args.dtype]))
     n_classes = f", {len(np.unique(data.y))} classes" if data.task == "classification" else ""
     say(f"sknets: {type(est).__name__} on {data.name}: {data.X.shape[0]} samples, "
         f"{data.X.shape[1]} features{n_classes}" + (f" (features: {prep})" if prep else ""))
@@ -376,6 +383,9 @@ def build_parser():
                    help="array backend (default: sknets.get_config()['backend'])")
     p.add_argument("--hidden-layer-sizes", type=_parse_hidden, default=None, metavar="N,N,...",
                    help="hidden layer sizes for --model mlp, e.g. 256,128 (default: 100)")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                   help="dtype of the features, and so of the computation (the estimators "
+                        "follow their input's dtype; default: %(default)s, the faster)")
     p.add_argument("--scale", choices=["auto", "standard", "none"], default="auto",
                    help="feature scaling: auto = a StandardScaler in a Pipeline unless the "
                         "data is digits (X/16), uint8 (X/255) or xor (default: %(default)s)")

@@ -8,8 +8,9 @@ to use and how targets are encoded.
 
 The stochastic loop reproduces scikit-learn's ``BaseMultilayerPerceptron``
 step by step (same initialisation, shuffling, validation split, stopping
-rule and learning-rate schedules), so with ``dtype="float64"`` it trains to
-the same weights as ``sklearn.neural_network.MLPClassifier``.
+rule and learning-rate schedules), so with float64 input (the compute dtype
+follows the input) it trains to the same weights as
+``sklearn.neural_network.MLPClassifier``.
 """
 
 import time
