@@ -305,7 +305,9 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         early_stopping = self.early_stopping
         sw_train = sw_val = None
         if early_stopping:
-            stratify = Y if (is_classifier(self) and self.n_outputs_ == 1) else None
+            # The binary target as a bool, as scikit-learn stratifies (the same
+            # split, and its message when a class is too small to split).
+            stratify = Y.astype(bool) if (is_classifier(self) and self.n_outputs_ == 1) else None
             # Split row indices (the same rows as splitting the arrays), so X can
             # be of any namespace; Y and sample_weight are NumPy here.
             train, val = train_test_split(
