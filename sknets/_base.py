@@ -451,9 +451,10 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         Its weights are already replaced by those before it. Without early
         stopping (or before any finite validation score) raise
-        :class:`DivergenceError`; with it, do as scikit-learn's MLP: record the
-        epoch (``nan`` validation score), stop, and keep the best epoch's
-        weights (restored by the caller), with a warning.
+        :class:`DivergenceError`; with it, as scikit-learn's MLP, record the
+        epoch (``nan`` validation score) and keep the best epoch's weights
+        (restored by the caller), but stop here, with a warning (scikit-learn
+        trains on through ``nan`` epochs).
         """
         what = (f"the loss became {self.loss_}" if not np.isfinite(self.loss_)
                 else "the weights became non-finite")
