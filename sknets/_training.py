@@ -101,7 +101,9 @@ class TrainingLoop:
         early_stopping = self.early_stopping
         sw_train = sw_val = None
         if early_stopping:
-            stratify = Y if (is_classifier(self) and self.n_outputs_ == 1) else None
+            # The binary target as a bool, as scikit-learn stratifies (the same
+            # split, and its message when a class is too small to split).
+            stratify = Y.astype(bool) if (is_classifier(self) and self.n_outputs_ == 1) else None
             # Split row indices (the same rows as splitting the arrays), so X can
             # be of any namespace; Y and sample_weight are NumPy here.
             train, val = train_test_split(
@@ -245,9 +247,10 @@ class TrainingLoop:
 
         Its weights are already replaced by those before it. Without early
         stopping (or before any finite validation score) raise
-        :class:`DivergenceError`; with it, do as scikit-learn's MLP: record the
-        epoch (``nan`` validation score), stop, and keep the best epoch's
-        weights (restored by the caller), with a warning.
+        :class:`DivergenceError`; with it, as scikit-learn's MLP, record the
+        epoch (``nan`` validation score) and keep the best epoch's weights
+        (restored by the caller), but stop here, with a warning (scikit-learn
+        trains on through ``nan`` epochs).
         """
         what = (f"the loss became {self.loss_}" if not np.isfinite(self.loss_)
                 else "the weights became non-finite")

@@ -83,7 +83,13 @@ _SHARED_PARAMS_DOC = """
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data and stop when its score
         does not improve by ``tol`` for ``n_iter_no_change`` epochs; the best
-        weights seen on it are restored at the end.
+        weights seen on it are restored at the end. An epoch that makes the
+        loss or the weights non-finite after a finite validation score is
+        recorded (``nan`` score) and ends training with a
+        ``ConvergenceWarning`` instead of
+        :class:`~sknets.exceptions.DivergenceError` (scikit-learn's MLP
+        records ``nan`` scores and trains on until ``n_iter_no_change`` or
+        ``max_iter`` stops it).
 
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
@@ -247,8 +253,8 @@ class BaseMLP(BaseNetwork):
         Raises
         ------
         ValueError
-            On NaN/inf input, invalid hyper-parameters, a single class, or
-            divergence (:class:`~sknets.exceptions.DivergenceError`).
+            On NaN/inf input, invalid hyper-parameters, or divergence
+            without early stopping (:class:`~sknets.exceptions.DivergenceError`).
         """
         self._validate_params()
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
