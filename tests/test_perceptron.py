@@ -20,7 +20,7 @@ from sknets.backend import get_backend
 from sknets.datasets import make_logic_gate
 from sknets.gradcheck import check_loss_gradients
 from sknets.losses import PerceptronCriterion
-from sknets.perceptron import _sgd_shuffle_permutation
+from sknets._perceptron_sgd import _sgd_shuffle_permutation
 
 # ----------------------------------------------------------------- data
 _BC_X, _BC_Y = load_breast_cancer(return_X_y=True)
@@ -467,7 +467,7 @@ def test_ctrl_c_stops_after_the_current_chunk(monkeypatch):
     import os
     import signal
 
-    import sknets.perceptron as perceptron_module
+    import sknets._perceptron_sgd as perceptron_module
     from sknets.callbacks import FitTasks
 
     monkeypatch.setattr(perceptron_module, "_CHUNK_ROWS", 100)
