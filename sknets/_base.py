@@ -19,9 +19,10 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from ._dispatch import (_to_numpy_tree, dispatch_backend, float_dtype_name, host_copy,
+                        to_namespace)
 from ._training import STOCHASTIC_SOLVERS, TrainingLoop
-from .backend import (_to_numpy_tree, dispatch_backend, float_dtype_name, get_backend,
-                      host_copy, is_array, to_namespace, to_numpy)
+from .backend import get_backend, is_array, to_numpy
 from .callbacks import CallbackSupportMixin, FitTasks, with_callbacks
 from .network import Sequential, format_summary
 

@@ -22,7 +22,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .backend import accepts_cupy, returns_input_namespace, to_numpy, validation_dtypes
+from ._dispatch import accepts_cupy, returns_input_namespace, validation_dtypes
+from .backend import to_numpy
 from .losses import SigmoidCrossEntropy, SoftmaxCrossEntropy, sigmoid
 
 

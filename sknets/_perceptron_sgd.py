@@ -47,7 +47,8 @@ from sklearn.utils.validation import _check_sample_weight
 
 from ._display import EpochTable
 from ._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
-from .backend import dispatch_backend, host_copy, read_back, take_rows, to_numpy
+from ._dispatch import dispatch_backend, host_copy, take_rows
+from .backend import read_back, to_numpy
 from .callbacks import FitTasks, with_callbacks
 from .exceptions import DivergenceError
 from .network import Sequential

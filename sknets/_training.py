@@ -29,7 +29,8 @@ from sklearn.utils.optimize import _check_optimize_result
 
 from ._display import EpochTable, mark_best
 from ._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
-from .backend import read_back, take_rows, to_numpy
+from ._dispatch import take_rows
+from .backend import read_back, to_numpy
 from .callbacks import FitTasks
 from .exceptions import DivergenceError
 from .optimizers import OPTIMIZERS

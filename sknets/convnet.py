@@ -25,7 +25,7 @@ from sklearn.utils.validation import validate_data
 
 from ._base import BaseNetwork
 from ._classifier import NetworkClassifierMixin
-from .backend import validation_dtypes
+from ._dispatch import validation_dtypes
 from .layers import (Activation, AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, Reshape)
 from .layers.conv import _pair
 from .mlp import _SHARED_PARAMS_DOC

@@ -25,7 +25,8 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._base import BaseNetwork
 from ._classifier import NetworkClassifierMixin
-from .backend import accepts_cupy, returns_input_namespace, to_numpy, validation_dtypes
+from ._dispatch import accepts_cupy, returns_input_namespace, validation_dtypes
+from .backend import to_numpy
 from .layers import Activation, Dense
 from .losses import PoissonDeviance, SquaredError
 

@@ -52,7 +52,8 @@ from sklearn.utils.validation import validate_data
 
 from ._base import BaseNetwork
 from ._perceptron_sgd import PerceptronSGD
-from .backend import accepts_cupy, returns_input_namespace, to_numpy, validation_dtypes
+from ._dispatch import accepts_cupy, returns_input_namespace, validation_dtypes
+from .backend import to_numpy
 from .layers import Dense
 from .losses import PerceptronCriterion
 

@@ -13,8 +13,8 @@ from sklearn.datasets import load_iris
 
 import sknets
 from sknets import MLPClassifierScratch, MLPRegressorScratch, config_context, get_config
-from sknets.backend import (Backend, get_backend, gpu_available, namespace_backend,
-                            output_backend, to_namespace, to_numpy)
+from sknets._dispatch import output_backend, to_namespace
+from sknets.backend import Backend, get_backend, gpu_available, namespace_backend, to_numpy
 
 
 @pytest.fixture
