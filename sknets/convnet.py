@@ -26,9 +26,9 @@ from sklearn.utils.validation import validate_data
 from ._base import BaseNetwork
 from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
-from .layers import (Activation, AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, Reshape)
+from ._docs import _SHARED_PARAMS_DOC
+from .layers import Activation, AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, Reshape
 from .layers.conv import _pair
-from .mlp import _SHARED_PARAMS_DOC
 
 _POOLS = {"max": MaxPool2D, "avg": AvgPool2D}
 
