@@ -62,7 +62,7 @@ class TrainingLoop:
         if self.alpha > 0:
             scale = self.alpha / sw_sum
             penalty = 0.0
-            for layer in net.layers:
+            for layer in net.trainable_layers:
                 for k in layer.penalized:
                     if k in layer.params:
                         W = layer.params[k]
@@ -337,7 +337,7 @@ class TrainingLoop:
         X_dev = backend.asarray(X.toarray() if sp.issparse(X) else X, dtype=dtype)
         Y_dev = backend.asarray(Y, dtype=dtype)
         sw_dev = None if sample_weight is None else backend.asarray(sample_weight, dtype=dtype)
-        slots = [(layer, k) for layer in net.layers for k in layer.params]
+        slots = [(layer, k) for layer in net.trainable_layers for k in layer.params]
         shapes = [tuple(layer.params[k].shape) for layer, k in slots]
         sizes = [int(np.prod(s)) for s in shapes]
         bounds = np.cumsum([0] + sizes)

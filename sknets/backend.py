@@ -120,6 +120,34 @@ class Backend:
         """Copy a backend array to a NumPy array on the host."""
         return to_numpy(a)
 
+    def uniform_sampler(self, seed):
+        """A source of uniform [0, 1) arrays on this backend, seeded by ``seed``.
+
+        NumPy and CuPy draw with their own generators where the arrays live
+        (``numpy.random.default_rng``, ``cupy.random.default_rng``: no host
+        draw and upload per call on a GPU); a namespace without random numbers
+        (the array API has none, e.g. ``array_api_strict``) gets NumPy draws
+        moved over.
+
+        Parameters
+        ----------
+        seed : int
+
+        Returns
+        -------
+        draw : callable
+            ``draw(shape, dtype)`` returns a new array of ``shape``.
+        """
+        if self.name == "cupy":
+            import cupy
+
+            gen = cupy.random.default_rng(seed)
+            return lambda shape, dtype: gen.random(size=shape, dtype=np.dtype(dtype))
+        gen = np.random.default_rng(seed)
+        if self.is_numpy:
+            return lambda shape, dtype: gen.random(shape, dtype=np.dtype(dtype))
+        return lambda shape, dtype: self.asarray(gen.random(shape, dtype=np.dtype(dtype)))
+
     def sliding_windows(self, x, window, stride):
         """Windows over the two spatial axes of a channels-last batch.
 

@@ -39,12 +39,13 @@ class Sequential:
         self.backend = backend
         self.input_shape_ = tuple(input_shape)
         shape = self.input_shape_
-        seen_params = False
+        seen_trainable = False
         for layer in self.layers:
             shape = layer.build(shape, backend, dtype, rng)
-            # No layer needs the gradient of the network's own input.
-            layer.need_input_grad = seen_params
-            seen_params = seen_params or bool(layer.params)
+            # No layer needs the gradient of the network's own input, nor of
+            # inputs that only frozen (or weightless) layers see.
+            layer.need_input_grad = seen_trainable
+            seen_trainable = seen_trainable or bool(layer.trainable and layer.params)
         self.output_shape_ = shape
         return self
 
@@ -63,18 +64,36 @@ class Sequential:
         return dY
 
     @property
+    def trainable_layers(self):
+        """The layers whose ``params`` training updates (not frozen)."""
+        return [layer for layer in self.layers if layer.trainable and layer.params]
+
+    @property
     def params(self):
-        """All trainable arrays, layer by layer (list, updated in place)."""
-        return [p for layer in self.layers for p in layer.params.values()]
+        """The trainable arrays, layer by layer (list, updated in place);
+        frozen layers' are left out."""
+        return [p for layer in self.trainable_layers for p in layer.params.values()]
 
     @property
     def grads(self):
         """Gradients matching :attr:`params`, after :meth:`backward`."""
-        return [layer.grads[k] for layer in self.layers for k in layer.params]
+        return [layer.grads[k] for layer in self.trainable_layers for k in layer.params]
 
     @property
     def n_params(self):
-        return sum(layer.n_params for layer in self.layers)
+        """Number of scalars of all weights (trainable or not)."""
+        return sum(layer.n_params + layer.n_state for layer in self.layers)
+
+    @property
+    def n_trainable(self):
+        """Number of scalars that training updates by gradient."""
+        return sum(layer.n_params for layer in self.trainable_layers)
+
+    def _mutable(self):
+        """The arrays training changes: trainable parameters and the state
+        (running statistics) of layers that are not frozen."""
+        return self.params + [v for layer in self.layers if layer.trainable
+                              for v in layer.state.values()]
 
     def to(self, backend):
         """Move every layer to ``backend`` (a :class:`Backend` or a name)."""
@@ -86,11 +105,11 @@ class Sequential:
         return self
 
     def finite_flag(self):
-        """Whether every parameter is finite, as a 0-d boolean array on the
-        backend (no read-back yet), or None for a network without parameters."""
+        """Whether every array training changes is finite, as a 0-d boolean
+        array on the backend (no read-back yet), or None when there is none."""
         xp = self.backend.xp
         ok = None
-        for p in self.params:
+        for p in self._mutable():
             finite = xp.all(xp.isfinite(p))
             ok = finite if ok is None else xp.logical_and(ok, finite)
         return ok
@@ -101,22 +120,26 @@ class Sequential:
         return True if ok is None else bool(ok)
 
     def get_weights(self):
-        """Copy of all parameters, on the backend (for snapshots)."""
+        """Copy of the arrays training changes, on the backend (for snapshots:
+        frozen layers' weights never change)."""
         xp = self.backend.xp
-        return [xp.asarray(p, copy=True) for p in self.params]
+        return [xp.asarray(p, copy=True) for p in self._mutable()]
 
     def set_weights(self, weights):
-        """Restore parameters saved by :meth:`get_weights` (copied again)."""
+        """Restore the arrays saved by :meth:`get_weights` (copied again)."""
         xp = self.backend.xp
         it = iter(weights)
         for layer in self.layers:
-            for k in layer.params:
-                layer.params[k] = xp.asarray(self.backend.asarray(next(it)), copy=True)
+            if not layer.trainable:
+                continue
+            for store in (layer.params, layer.state):
+                for k in store:
+                    store[k] = xp.asarray(self.backend.asarray(next(it)), copy=True)
 
     def summary_rows(self):
-        """``(layer, output shape, parameter count)`` for each layer."""
-        return [(layer.describe(), layer.output_shape_, layer.n_params)
-                for layer in self.layers]
+        """``(layer, output shape, weight count, trainable count)`` per layer."""
+        return [(layer.describe(), layer.output_shape_, layer.n_params + layer.n_state,
+                 layer.n_params if layer.trainable else 0) for layer in self.layers]
 
     def __getstate__(self):
         state = dict(vars(self))
@@ -129,8 +152,9 @@ def format_summary(rows, input_shape, dtype):
 
     Parameters
     ----------
-    rows : list of (str, tuple, int)
-        Layer description, one sample's output shape, parameter count.
+    rows : list of (str, tuple, int, int)
+        Layer description, one sample's output shape, its number of weights
+        and how many of them are trainable.
     input_shape : tuple of int
         One sample's input shape.
     dtype : numpy dtype
@@ -146,14 +170,15 @@ def format_summary(rows, input_shape, dtype):
         return str((None,) + tuple(shape)).replace(",)", ")")
 
     table = [("Layer", "Output shape", "Param #"), ("Input", shape_str(input_shape), "0")]
-    table += [(name, shape_str(shape), f"{n:,}") for name, shape, n in rows]
+    table += [(name, shape_str(shape), f"{n:,}") for name, shape, n, _ in rows]
     widths = [max(len(r[i]) for r in table) for i in range(3)]
     line = "-" * (sum(widths) + 6)
     fmt = f"{{:<{widths[0]}}}   {{:<{widths[1]}}}   {{:>{widths[2]}}}"
     out = [fmt.format(*table[0]), line] + [fmt.format(*r) for r in table[1:]]
-    total = sum(n for _, _, n in rows)
+    total = sum(n for _, _, n, _ in rows)
+    trainable = sum(t for _, _, _, t in rows)
     nbytes = total * np.dtype(dtype).itemsize
-    out += [line, f"Total params: {total:,}", f"Trainable params: {total:,}",
-            "Non-trainable params: 0",
+    out += [line, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+            f"Non-trainable params: {total - trainable:,}",
             f"Weights memory: {nbytes / 1024:,.1f} KiB ({np.dtype(dtype).name})"]
     return "\n".join(out)

@@ -109,7 +109,7 @@ def test_dropout_gradients_and_identity_at_predict():
     np.testing.assert_allclose(out[~dropped], X[~dropped] / 0.6)
     np.testing.assert_allclose(layer.backward(np.ones_like(X)), (~dropped) / 0.6)
     with pytest.raises(ValueError, match="rate"):
-        Dropout(1.0)
+        _build(Dropout(1.0), (50,))
 
 
 def test_layer_errors():

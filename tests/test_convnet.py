@@ -149,13 +149,13 @@ def test_tiny_inputs_build(n_features):
 
 def test_summary_rows(small_fitted):
     rows = small_fitted._network.summary_rows()
-    names = [name for name, _, _ in rows]
+    names = [name for name, _, _, _ in rows]
     assert names[0] == "Reshape(8, 8, 1)"
     # with max pooling the activation follows the pooling (the same function)
     assert names[1:4] == ["Conv2D(4, 3x3, same)", "MaxPool2D(2x2)", "Activation(relu)"]
-    assert [shape for _, shape, _ in rows[:4]] == [(8, 8, 1), (8, 8, 4), (4, 4, 4), (4, 4, 4)]
-    conv_params = [n for name, _, n in rows if name.startswith("Conv2D")]
-    assert conv_params == [3 * 3 * 1 * 4 + 4, 3 * 3 * 4 * 8 + 8]
+    assert [shape for _, shape, _, _ in rows[:4]] == [(8, 8, 1), (8, 8, 4), (4, 4, 4), (4, 4, 4)]
+    conv_params = [(n, t) for name, _, n, t in rows if name.startswith("Conv2D")]
+    assert conv_params == [(3 * 3 * 1 * 4 + 4,) * 2, (3 * 3 * 4 * 8 + 8,) * 2]
     text = small_fitted.summary(print_fn=None)
     assert "MaxPool2D(2x2)" in text and "(None, 2, 2, 8)" in text
     total = sum(w.size for w in small_fitted.coefs_ + small_fitted.intercepts_)

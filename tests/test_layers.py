@@ -51,9 +51,10 @@ def test_step_activation_is_heaviside():
     np.testing.assert_array_equal(layer.forward(np.array([[-2.0, 0.0, 3.0]])), [[0, 0, 1]])
 
 
-def test_unknown_activation():
-    with pytest.raises(ValueError, match="Unknown activation"):
-        Activation("softplus")
+def test_unknown_activation_is_refused_at_build():
+    layer = Activation("softplus")   # a specification: checked when built, as in fit
+    with pytest.raises(ValueError, match="'activation' parameter of Activation must be"):
+        layer.build((3,), get_backend("numpy"), np.float64, np.random.RandomState(0))
 
 
 def test_network_gradient_through_layers():

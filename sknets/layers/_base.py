@@ -2,31 +2,49 @@
 
 A layer is a small object with ``forward`` and ``backward``:
 
-- ``build(input_shape, backend, dtype, rng)`` creates the parameters for one
-  sample's input shape (without the batch axis) and returns the output shape;
+- ``build(input_shape, backend, dtype, rng)`` checks the hyper-parameters,
+  creates the weights for one sample's input shape (without the batch axis)
+  and returns the output shape;
 - ``forward(X, training)`` computes the output and caches what ``backward``
   needs;
 - ``backward(dY)`` takes the gradient of the loss with respect to the output,
   stores the parameter gradients in ``grads`` (same keys as ``params``) and
   returns the gradient with respect to the input.
 
-Parameters live in ``params`` as arrays of the backend's namespace; optimizers
-update them in place. Pickling stores parameters as NumPy arrays and drops
+**A layer is also a specification**, like a scikit-learn estimator: its
+constructor only stores its hyper-parameters, which ``get_params`` /
+``set_params`` read and write (so ``clone``, nested parameters such as
+``layers__1__rate`` in a grid search, and pickling work), and they are
+checked when the layer is built. The network estimators never build the
+layers a user gives them: they build clones, so a specification is never
+changed by ``fit``.
+
+Weights live in two dicts of arrays of the backend's namespace: ``params``
+(trained by gradient: optimizers update them in place) and ``state``
+(changed by the forward pass in training, not by gradients: batch
+normalization's running statistics). A layer with ``trainable=False`` (a
+frozen layer, Keras' term) keeps both as they are. ``weights`` (a dict by
+the same names) starts a layer from given values instead of its
+initialisation: that is how a fitted network's layers seed a new one
+(transfer learning). Pickling stores weights as NumPy arrays and drops
 caches, so a layer built on a GPU loads anywhere.
 """
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from ..backend import get_backend, to_numpy
 
 
-class Layer:
+class Layer(BaseEstimator):
     """Base class of all layers.
 
     Attributes
     ----------
     params : dict of str to array
-        Trainable parameters, in the backend's namespace.
+        Trainable parameters, in the backend's namespace (after ``build``).
+    state : dict of str to array
+        Non-trainable weights updated by the forward pass in training.
     grads : dict of str to array
         Gradients of the loss for each parameter, filled by ``backward``.
     input_shape_, output_shape_ : tuple of int
@@ -34,20 +52,23 @@ class Layer:
     """
 
     #: whether ``backward`` must return the input gradient; the network
-    #: turns it off for the first layer that has parameters.
+    #: turns it off for the layers before the first trainable one.
     need_input_grad = True
 
     #: parameter keys that the L2 penalty ``alpha`` applies to (weights, not biases).
     penalized = ("W",)
 
-    def __init__(self):
-        self.params = {}
-        self.grads = {}
-        self.backend = None
+    #: layers without a ``trainable`` parameter have nothing to freeze.
+    trainable = True
+
+    #: the hyper-parameters' constraints, checked at ``build`` (scikit-learn's
+    #: ``_parameter_constraints`` format).
+    _parameter_constraints: dict = {}
 
     # -- construction -------------------------------------------------------
     def build(self, input_shape, backend, dtype, rng):
-        """Create the parameters for inputs of one-sample shape ``input_shape``.
+        """Check the hyper-parameters and create the weights for inputs of
+        one-sample shape ``input_shape``.
 
         Parameters
         ----------
@@ -55,26 +76,63 @@ class Layer:
             Shape of one sample (no batch axis).
         backend : Backend
         dtype : numpy dtype
-            Floating dtype of the parameters.
+            Floating dtype of the weights.
         rng : numpy.random.RandomState
-            Source of the initial weights.
+            Source of the initial weights (drawn even when ``weights`` gives
+            them, so the layers after draw the same values either way).
 
         Returns
         -------
         output_shape : tuple of int
+
+        Raises
+        ------
+        ValueError
+            If a hyper-parameter is invalid, the input shape does not suit
+            the layer, or ``weights`` does not match the layer's weights.
         """
+        self._validate_params()
         self.backend = backend
         self.dtype = np.dtype(dtype)
-        self.input_shape_ = tuple(input_shape)
-        host = self._init_params(self.input_shape_, rng)
-        self.params = {k: backend.asarray(np.asarray(v), dtype=self.dtype)
-                       for k, v in host.items()}
-        self.grads = {}
+        self.input_shape_ = tuple(int(s) for s in input_shape)
         self.output_shape_ = tuple(self.output_shape(self.input_shape_))
+        params = self._init_params(self.input_shape_, rng)
+        state = self._init_state(self.input_shape_)
+        given = getattr(self, "weights", None)
+        if given is not None:
+            params, state = self._given_weights(given, params, state)
+        self.params = {k: backend.asarray(np.asarray(v), dtype=self.dtype)
+                       for k, v in params.items()}
+        self.state = {k: backend.asarray(np.asarray(v), dtype=self.dtype)
+                      for k, v in state.items()}
+        self.grads = {}
         return self.output_shape_
+
+    def _given_weights(self, given, params, state):
+        """``weights`` checked against the initial ``params`` and ``state``."""
+        expected = {**params, **state}
+        if not isinstance(given, dict) or set(given) != set(expected):
+            raise ValueError(
+                f"{self.describe()}: weights must be a dict with the keys "
+                f"{sorted(expected)}, got "
+                f"{sorted(given) if isinstance(given, dict) else type(given).__name__}."
+            )
+        for key, init in expected.items():
+            shape = np.shape(given[key])
+            if shape != np.shape(init):
+                raise ValueError(
+                    f"{self.describe()}: weights[{key!r}] has shape {shape}, but this "
+                    f"layer on inputs of shape {self.input_shape_} needs {np.shape(init)}."
+                )
+        return ({k: to_numpy(given[k]) for k in params},
+                {k: to_numpy(given[k]) for k in state})
 
     def _init_params(self, input_shape, rng):
         """Return a dict of initial parameters as NumPy arrays (none by default)."""
+        return {}
+
+    def _init_state(self, input_shape):
+        """Return a dict of initial non-trainable weights (none by default)."""
         return {}
 
     def output_shape(self, input_shape):
@@ -87,12 +145,28 @@ class Layer:
 
     @property
     def n_params(self):
-        """Number of trainable scalars."""
-        return int(sum(int(np.prod(p.shape)) for p in self.params.values()))
+        """Number of scalars in ``params`` (0 before ``build``)."""
+        return _size(getattr(self, "params", {}))
+
+    @property
+    def n_state(self):
+        """Number of scalars in ``state`` (0 before ``build``)."""
+        return _size(getattr(self, "state", {}))
 
     def describe(self):
         """Short description for the summary table, e.g. ``Dense(128)``."""
         return type(self).__name__
+
+    def get_weights(self):
+        """Copies of the built layer's weights as NumPy arrays, by name.
+
+        Returns
+        -------
+        weights : dict of str to numpy.ndarray
+            ``params`` and ``state``; what the ``weights`` parameter takes.
+        """
+        return {k: np.array(to_numpy(v), copy=True)
+                for k, v in {**self.params, **self.state}.items()}
 
     # -- computation --------------------------------------------------------
     def forward(self, X, training=False):
@@ -103,11 +177,12 @@ class Layer:
 
     # -- placement and pickling ----------------------------------------------
     def to(self, backend):
-        """Move the parameters to ``backend`` (a :class:`Backend` or a name)."""
+        """Move the weights to ``backend`` (a :class:`Backend` or a name)."""
         if isinstance(backend, str) or backend is None:
             backend = get_backend(backend)
         if backend != self.backend:
             self.params = {k: backend.asarray(v) for k, v in self.params.items()}
+            self.state = {k: backend.asarray(v) for k, v in self.state.items()}
             self.grads = {}
             self.backend = backend
             self._clear_cache()
@@ -118,11 +193,21 @@ class Layer:
             delattr(self, key)
 
     def __getstate__(self):
-        state = {k: v for k, v in vars(self).items() if not k.startswith("_cache")}
-        state["params"] = {k: to_numpy(v).copy() for k, v in self.params.items()}
-        state["grads"] = {}
-        state["backend"] = None if self.backend is None else get_backend("numpy")
+        state = {k: v for k, v in super().__getstate__().items()
+                 if not k.startswith("_cache")}
+        for key in ("params", "state"):
+            if key in state:
+                state[key] = {k: to_numpy(v).copy() for k, v in state[key].items()}
+        if "grads" in state:
+            state["grads"] = {}
+        if state.get("backend") is not None:
+            state["backend"] = get_backend("numpy")
         return state
 
-    def __repr__(self):
-        return self.describe()
+    def __repr__(self, N_CHAR_MAX=700):
+        text = self.describe()
+        return text if self.trainable else f"{text} (frozen)"
+
+
+def _size(arrays):
+    return int(sum(int(np.prod(a.shape)) for a in arrays.values()))

@@ -7,6 +7,8 @@ and the upstream gradient. All are written with the array-API namespace
 ``xp`` only.
 """
 
+from sklearn.utils._param_validation import StrOptions
+
 from ._base import Layer
 
 
@@ -78,27 +80,24 @@ class Activation(Layer):
 
     Parameters
     ----------
-    name : {"identity", "logistic", "tanh", "relu", "step"}
+    activation : {"identity", "logistic", "tanh", "relu", "step"}
         ``logistic`` is the sigmoid ``1 / (1 + exp(-z))``, computed stably;
         ``step`` is Heaviside's step ``1[z > 0]`` (the perceptron's output).
     """
 
-    def __init__(self, name):
-        super().__init__()
-        if name not in ACTIVATIONS:
-            raise ValueError(
-                f"Unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}."
-            )
-        self.name = name
+    _parameter_constraints = {"activation": [StrOptions(set(ACTIVATIONS))]}
+
+    def __init__(self, activation):
+        self.activation = activation
 
     def describe(self):
-        return f"Activation({self.name})"
+        return f"Activation({self.activation})"
 
     def forward(self, X, training=False):
-        A = ACTIVATIONS[self.name](self.xp, X)
+        A = ACTIVATIONS[self.activation](self.xp, X)
         if training:
             self._cache_A = A
         return A
 
     def backward(self, dY):
-        return DERIVATIVES[self.name](self.xp, self._cache_A, dY)
+        return DERIVATIVES[self.activation](self.xp, self._cache_A, dY)

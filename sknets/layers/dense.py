@@ -1,5 +1,9 @@
 """Fully connected layer."""
 
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
 from ..backend import ufunc_namespace
 from ..initializers import INITIALIZERS
 from ._base import Layer
@@ -16,6 +20,12 @@ class Dense(Layer):
         Weight initialisation scheme (see :mod:`sknets.initializers`).
     init_factor : float, default=6.0
         Glorot's factor (``2.0`` for logistic units, as scikit-learn uses).
+    trainable : bool, default=True
+        False freezes the layer: ``fit`` leaves its weights as they are.
+    weights : dict or None, default=None
+        Initial ``{"W": (n_features, units), "b": (units,)}`` arrays instead
+        of the initialisation, e.g. from a fitted network's
+        ``feature_layers()``.
 
     Notes
     -----
@@ -24,11 +34,21 @@ class Dense(Layer):
     ``coefs_[i]`` layout) and ``params["b"]`` shape ``(units,)``.
     """
 
-    def __init__(self, units, initializer="glorot_uniform", init_factor=6.0):
-        super().__init__()
-        self.units = int(units)
+    _parameter_constraints = {
+        "units": [Interval(Integral, 1, None, closed="left")],
+        "initializer": [StrOptions(set(INITIALIZERS))],
+        "init_factor": [Interval(Real, 0, None, closed="neither")],
+        "trainable": ["boolean"],
+        "weights": [dict, None],
+    }
+
+    def __init__(self, units, initializer="glorot_uniform", init_factor=6.0, trainable=True,
+                 weights=None):
+        self.units = units
         self.initializer = initializer
         self.init_factor = init_factor
+        self.trainable = trainable
+        self.weights = weights
 
     def _init_params(self, input_shape, rng):
         if len(input_shape) != 1:
@@ -49,13 +69,15 @@ class Dense(Layer):
         return f"Dense({self.units})"
 
     def forward(self, X, training=False):
-        if training:
+        if training and self.trainable:
             self._cache_X = X
         Y = X @ self.params["W"]
         Y += self.params["b"]   # in place: one pass, no second output array
         return Y
 
     def backward(self, dY):
+        if not self.trainable:
+            return dY @ self.params["W"].T if self.need_input_grad else None
         xp = self.xp
         X = self._cache_X
         W = self.params["W"]

@@ -7,7 +7,10 @@ References
    overfitting", JMLR 15, 2014.
 """
 
+from numbers import Real
+
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
 from ._base import Layer
 
@@ -25,20 +28,20 @@ class Dropout(Layer):
 
     Notes
     -----
-    The masks are drawn on the host from a NumPy ``RandomState`` seeded, at
-    ``build``, from the network's random state (so a fixed ``random_state``
-    gives the same masks on every backend), then moved to the backend with
-    :meth:`~sknets.backend.Backend.asarray`.
+    The masks are drawn on the backend, by its own generator
+    (:meth:`~sknets.backend.Backend.uniform_sampler`), seeded at ``build``
+    from the network's random state: a fixed ``random_state`` gives the same
+    masks run after run, with no host draw and upload per mini-batch on a
+    GPU. A pickled layer restarts its masks from that seed.
     """
 
+    _parameter_constraints = {"rate": [Interval(Real, 0, 1, closed="left")]}
+
     def __init__(self, rate=0.5):
-        super().__init__()
-        if not 0.0 <= float(rate) < 1.0:
-            raise ValueError(f"Dropout rate must be in [0, 1), got {rate!r}.")
-        self.rate = float(rate)
+        self.rate = rate
 
     def _init_params(self, input_shape, rng):
-        self._rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
+        self._seed = int(rng.randint(np.iinfo(np.int32).max))
         return {}
 
     def describe(self):
@@ -47,8 +50,11 @@ class Dropout(Layer):
     def forward(self, X, training=False):
         if not training or self.rate == 0.0:
             return X
-        keep = self._rng.random_sample(tuple(X.shape)) >= self.rate
-        mask = self.backend.asarray(keep / (1.0 - self.rate), dtype=self.dtype)
+        draw = getattr(self, "_cache_draw", None)
+        if draw is None:
+            draw = self._cache_draw = self.backend.uniform_sampler(self._seed)
+        keep = draw(tuple(X.shape), self.dtype) >= self.rate
+        mask = self.xp.astype(keep, X.dtype) * (1.0 / (1.0 - self.rate))
         self._cache_mask = mask
         return X * mask
 
