@@ -4,6 +4,7 @@ from ._config import config_context, get_config, set_config
 from .convnet import ConvNetClassifier
 from .exceptions import DivergenceError
 from .mlp import MLPClassifierScratch, MLPRegressorScratch
+from .neural_net import NeuralNetClassifier, NeuralNetRegressor
 from .perceptron import PerceptronClassifier
 
 __version__ = "0.1.0"
@@ -12,6 +13,8 @@ __all__ = [
     "ConvNetClassifier",
     "MLPClassifierScratch",
     "MLPRegressorScratch",
+    "NeuralNetClassifier",
+    "NeuralNetRegressor",
     "PerceptronClassifier",
     "DivergenceError",
     "config_context",

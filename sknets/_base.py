@@ -24,6 +24,7 @@ from ._dispatch import (_to_numpy_tree, dispatch_backend, float_dtype_name, host
 from ._training import STOCHASTIC_SOLVERS, TrainingLoop
 from .backend import get_backend, is_array, to_numpy
 from .callbacks import CallbackSupportMixin, FitTasks, with_callbacks
+from .layers import Dense
 from .network import Sequential, format_summary
 
 #: rows per forward pass at predict time: memory stays bounded for any n_samples.
@@ -72,8 +73,21 @@ class BaseNetwork(TrainingLoop, CallbackSupportMixin, BaseEstimator,
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
+    def _hidden_layers(self, input_shape):
+        """Return new (unbuilt) layers mapping one sample of ``input_shape`` to
+        the features the output layer sees: a preset's own, or clones of the
+        user's ``layers``."""
+
+    def _output_layer(self, n_outputs):
+        """The ``Dense`` layer of ``n_outputs`` logits the estimator adds."""
+        # scikit-learn draws Glorot's weights with factor 2 for logistic units.
+        factor = 2.0 if getattr(self, "activation", None) == "logistic" else 6.0
+        return Dense(n_outputs, init_factor=factor)
+
     def _build_layers(self, input_shape, n_outputs):
-        """Return the list of layers mapping one sample to ``n_outputs`` logits."""
+        """The network's layers: the hidden ones, then the output layer (the
+        one code path of every estimator: presets and user-given layers)."""
+        return list(self._hidden_layers(input_shape)) + [self._output_layer(n_outputs)]
 
     @abstractmethod
     def _make_loss(self, Y):
@@ -249,8 +263,11 @@ class BaseNetwork(TrainingLoop, CallbackSupportMixin, BaseEstimator,
             return outs[0]
         return backend.xp.concat(outs, axis=0)
 
-    def _forward_output(self, X, fn=None):
-        """``fn(xp, logits)`` (default: the output activation) as NumPy, in batches."""
+    def _forward_output(self, X, fn=None, layers=None):
+        """``fn(xp, logits)`` (default: the output activation) as NumPy, in batches.
+
+        ``layers``: run only these (e.g. all but the output layer), in order.
+        """
         backend = self._predict_backend(X)
         self._place(backend)
         xp = backend.xp
@@ -259,13 +276,26 @@ class BaseNetwork(TrainingLoop, CallbackSupportMixin, BaseEstimator,
         dtype = self._compute_dtype()
         for s in gen_batches(X.shape[0], self._predict_batch_rows):
             Xb = X[s].toarray() if sp.issparse(X) else X[s, ...]
-            z = self._network.forward(backend.asarray(Xb, dtype=dtype))
+            z = backend.asarray(Xb, dtype=dtype)
+            if layers is None:
+                z = self._network.forward(z)
+            else:
+                for layer in layers:
+                    z = layer.forward(z)
             outs.append(backend.to_numpy(fn(xp, z)))
         return np.concatenate(outs, axis=0) if len(outs) > 1 else outs[0]
 
     # --------------------------------------------------------------- fitted
     def _sync_fitted_attributes(self):
-        """Expose fitted weights as NumPy arrays (hook for subclasses)."""
+        """``coefs_`` and ``intercepts_`` of the layers with weights ``W`` and
+        ``b`` (dense and convolution layers), in the attributes' namespace,
+        and ``n_layers_`` as scikit-learn's MLPs count (those layers, plus
+        one for the input)."""
+        layers = [layer for layer in self._network.layers
+                  if "W" in layer.params and "b" in layer.params]
+        self.coefs_ = [self._to_attribute_namespace(layer.params["W"]) for layer in layers]
+        self.intercepts_ = [self._to_attribute_namespace(layer.params["b"]) for layer in layers]
+        self.n_layers_ = len(layers) + 1
 
     def summary(self, input_shape=None, n_outputs=None, print_fn=print):
         """Print and return a table of the layers (Keras' ``model.summary()`` style).

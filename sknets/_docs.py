@@ -5,13 +5,26 @@ parameters (scikit-learn's ``MLPClassifier`` names) and set the same fitted
 attributes; their docstrings are filled from here so the text is written once.
 """
 
-_SHARED_PARAMS_DOC = """
+_HIDDEN_PARAMS_DOC = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of units in the ith hidden layer.
 
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Activation of the hidden layers.
+"""
 
+_EXTRA_PARAMS_DOC = """
+    dropout : float in [0, 1), default=0.0
+        Dropout rate after each hidden dense layer's activation (a
+        :class:`~sknets.layers.Dropout` layer; inverted dropout, active in
+        training only). 0 adds none.
+
+    batch_normalization : bool, default=False
+        Insert :class:`~sknets.layers.BatchNormalization` between each hidden
+        layer's weights and its activation (Ioffe & Szegedy, 2015).
+"""
+
+_TRAINING_PARAMS_DOC = """
     solver : {"lbfgs", "sgd", "adam"}, default="adam"
         Weight optimizer: L-BFGS-B through :func:`scipy.optimize.minimize`,
         stochastic gradient descent (with momentum), or Adam.
@@ -96,6 +109,10 @@ _SHARED_PARAMS_DOC = """
         the double precision in which sknets reproduces scikit-learn's
         weights to the last digits.
 """
+
+#: the MLPs' and the ConvNet's parameters (the ConvNet's own come first)
+_SHARED_PARAMS_DOC = "\n".join(
+    [_HIDDEN_PARAMS_DOC.rstrip("\n"), _TRAINING_PARAMS_DOC.rstrip("\n"), _EXTRA_PARAMS_DOC])
 
 _SHARED_ATTRS_DOC = """
     loss_ : float

@@ -16,7 +16,7 @@ References
 """
 
 import math
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,8 +27,10 @@ from ._base import BaseNetwork
 from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _SHARED_PARAMS_DOC
-from .layers import Activation, AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, Reshape
+from ._features import NetworkFeaturesMixin
+from .layers import Activation, AvgPool2D, Conv2D, Flatten, MaxPool2D, Reshape
 from .layers.conv import _pair
+from .mlp import check_sizes, dense_layers
 
 _POOLS = {"max": MaxPool2D, "avg": AvgPool2D}
 
@@ -59,17 +61,21 @@ def infer_image_shape(n_features):
     return (s, s, 1) if s * s == n_features else (1, n_features, 1)
 
 
-class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
+class ConvNetClassifier(NetworkClassifierMixin, NetworkFeaturesMixin, BaseNetwork):
     """Convolutional neural network classifier, written from scratch.
 
     The network is ``Reshape(image_shape)``, then for each entry of
     ``conv_filters`` a ``Conv2D`` + activation + pooling block (with max
     pooling the activation comes after the pooling: the same function, since
     max commutes with these non-decreasing activations, for a fraction of the
-    work), then
-    ``Flatten``, the hidden ``Dense`` + activation layers of
+    work), then ``Flatten``, the hidden ``Dense`` + activation layers of
     ``hidden_layer_sizes`` and a ``Dense`` output layer with softmax
     cross-entropy (multiclass) or sigmoid cross-entropy (binary, multilabel).
+    With ``batch_normalization``, a ``BatchNormalization`` follows every
+    convolution and hidden dense layer (before its activation and pooling);
+    ``dropout`` adds a ``Dropout`` after each hidden dense layer's activation.
+    It is a preset: the same layers in a
+    :class:`~sknets.NeuralNetClassifier` train the same way.
     Convolutions are im2col + one matrix product (:class:`~sknets.layers.Conv2D`).
     Training uses the same loop, solvers, stopping rules and fitted
     attributes as :class:`~sknets.MLPClassifierScratch`.
@@ -200,6 +206,8 @@ class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
         "pool_size": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_normalization": ["boolean"],
     }
 
     def __init__(self, image_shape=None, conv_filters=(32, 64), kernel_size=3, stride=1,
@@ -209,8 +217,8 @@ class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend=None,
-                 dtype=None):
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0,
+                 batch_normalization=False, backend=None, dtype=None):
         self.image_shape = image_shape
         self.conv_filters = conv_filters
         self.kernel_size = kernel_size
@@ -241,17 +249,12 @@ class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
+        self.batch_normalization = batch_normalization
         self.backend = backend
         self.dtype = dtype
 
     # ------------------------------------------------------------ architecture
-    def _sizes(self, value, name):
-        sizes = [value] if isinstance(value, Integral) else list(value)
-        if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0
-                   for s in sizes):
-            raise ValueError(f"{name} must be positive ints, got {value!r}.")
-        return [int(s) for s in sizes]
-
     def _image_shape_for(self, n_features):
         """The image shape for flat rows of ``n_features`` values."""
         if self.image_shape is not None:
@@ -268,7 +271,9 @@ class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
             )
         return shape
 
-    def _build_layers(self, input_shape, n_outputs):
+    def _hidden_layers(self, input_shape):
+        if self.batch_normalization:
+            from .layers import BatchNormalization
         if len(input_shape) == 1:
             image = self._image_shape_for(input_shape[0])
         else:
@@ -276,31 +281,29 @@ class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
         layers = [Reshape(image)]
         shape = image
         pool_h, pool_w = _pair(self.pool_size, "pool_size")
-        for filters in self._sizes(self.conv_filters, "conv_filters"):
+        for filters in check_sizes(self.conv_filters, "conv_filters"):
             conv = Conv2D(filters, self.kernel_size, stride=self.stride, padding=self.padding)
             shape = conv.output_shape(shape)
-            block = [conv, Activation(self.activation)]
-            if self.pooling is not None:
-                window = (min(pool_h, shape[0]), min(pool_w, shape[1]))
-                if window != (1, 1):
-                    pool = _POOLS[self.pooling](window)
-                    shape = pool.output_shape(shape)
-                    if self.pooling == "max":
-                        # max commutes with every (non-decreasing) activation here:
-                        # activating the pooled map gives the same network, with
-                        # pool_size times fewer activations to compute.
-                        block = [conv, pool, block[1]]
-                    else:
-                        block.append(pool)
+            block = [conv] + ([BatchNormalization()] if self.batch_normalization else [])
+            act = Activation(self.activation)
+            window = (min(pool_h, shape[0]), min(pool_w, shape[1]))
+            if self.pooling is None or window == (1, 1):
+                block.append(act)
+            else:
+                pool = _POOLS[self.pooling](window)
+                shape = pool.output_shape(shape)
+                # max commutes with every (non-decreasing) activation here:
+                # activating the pooled map gives the same network, with
+                # pool_size times fewer activations to compute.
+                block += [pool, act] if self.pooling == "max" else [act, pool]
             layers += block
         layers.append(Flatten())
         init = "he_uniform" if self.activation == "relu" else "glorot_uniform"
         factor = 2.0 if self.activation == "logistic" else 6.0
-        for units in self._sizes(self.hidden_layer_sizes, "hidden_layer_sizes"):
-            layers += [Dense(units, initializer=init, init_factor=factor),
-                       Activation(self.activation)]
-        layers.append(Dense(n_outputs, init_factor=factor))
-        return layers
+        return layers + dense_layers(
+            check_sizes(self.hidden_layer_sizes, "hidden_layer_sizes"), self.activation,
+            dropout=self.dropout, batch_normalization=self.batch_normalization,
+            initializer=init, init_factor=factor)
 
     # -------------------------------------------------------------- validation
     def _flatten_images(self, X, fitting):
@@ -355,12 +358,6 @@ class ConvNetClassifier(NetworkClassifierMixin, BaseNetwork):
                              dtype=validation_dtypes(X), reset=False)
 
     # --------------------------------------------------------------------- fit
-    def _sync_fitted_attributes(self):
-        layers = [layer for layer in self._network.layers if layer.params]
-        self.coefs_ = [self._to_attribute_namespace(layer.params["W"]) for layer in layers]
-        self.intercepts_ = [self._to_attribute_namespace(layer.params["b"]) for layer in layers]
-        self.n_layers_ = len(layers) + 1
-
     def fit(self, X, y, sample_weight=None):
         """Fit the network to images ``X`` and labels ``y``.
 

@@ -3,8 +3,12 @@
 Drop-in replacements for :class:`sklearn.neural_network.MLPClassifier` and
 :class:`sklearn.neural_network.MLPRegressor`: the same parameters, defaults,
 fitted attributes and methods, plus ``backend`` (NumPy or CuPy), ``dtype``
-(by default the input's floating dtype, as scikit-learn), mini-batched prediction, a per-epoch ``history_``,
-``summary()`` and a clear error when training diverges.
+(by default the input's floating dtype, as scikit-learn), ``dropout`` and
+``batch_normalization``, mini-batched prediction, ``transform`` (the last
+hidden layer's activations), a per-epoch ``history_``, ``summary()`` and a
+clear error when training diverges. Each is a preset: a layer list built from
+``hidden_layer_sizes`` and trained by the same code as
+:class:`~sknets.NeuralNetClassifier`'s layers.
 
 References
 ----------
@@ -14,64 +18,84 @@ References
    deep feedforward neural networks", AISTATS 2010.
 """
 
-from numbers import Integral
+from numbers import Integral, Real
 
-import numpy as np
-from sklearn.base import RegressorMixin, _fit_context
-from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import validate_data
 
 from ._base import BaseNetwork
-from ._docs import _fill_doc
 from ._classifier import NetworkClassifierMixin
-from ._dispatch import accepts_cupy, returns_input_namespace, validation_dtypes
-from .backend import to_numpy
-from .layers import Activation, Dense
-from .losses import PoissonDeviance, SquaredError
+from ._dispatch import validation_dtypes
+from ._docs import _fill_doc
+from ._features import NetworkFeaturesMixin
+from ._regressor import NetworkRegressorMixin
+from .layers import Activation, Dense, Dropout
 
 
-class BaseMLP(BaseNetwork):
+def dense_layers(sizes, activation, *, dropout=0.0, batch_normalization=False,
+                 initializer="glorot_uniform", init_factor=6.0):
+    """The presets' hidden dense stack, one block per size.
+
+    Each block is ``Dense(units)``, then ``BatchNormalization()`` (with
+    ``batch_normalization``), ``Activation(activation)`` and ``Dropout(dropout)``
+    (with ``dropout > 0``).
+
+    Parameters
+    ----------
+    sizes : list of int
+        Units of each hidden layer.
+    activation : str
+        Activation of every block.
+    dropout : float, default=0.0
+    batch_normalization : bool, default=False
+    initializer, init_factor :
+        Passed to each :class:`~sknets.layers.Dense`.
+
+    Returns
+    -------
+    layers : list of Layer
+    """
+    layers = []
+    for units in sizes:
+        layers.append(Dense(units, initializer=initializer, init_factor=init_factor))
+        if batch_normalization:
+            from .layers import BatchNormalization
+            layers.append(BatchNormalization())
+        layers.append(Activation(activation))
+        if dropout > 0:
+            layers.append(Dropout(dropout))
+    return layers
+
+
+def check_sizes(value, name):
+    """``value`` (an int or ints) as a list of positive ints, else ValueError."""
+    sizes = list(value) if hasattr(value, "__iter__") else [value]
+    if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
+        raise ValueError(f"{name} must be positive integers (one per layer), got {value!r}.")
+    return [int(s) for s in sizes]
+
+
+class BaseMLP(NetworkFeaturesMixin, BaseNetwork):
     """Shared parts of the MLP classifier and regressor (not for direct use)."""
 
     _parameter_constraints: dict = {
         **BaseNetwork._parameter_constraints,
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_normalization": ["boolean"],
     }
 
-    def _hidden_layer_sizes(self):
-        sizes = self.hidden_layer_sizes
-        if not hasattr(sizes, "__iter__"):
-            sizes = [sizes]
-        sizes = list(sizes)
-        if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0
-                   for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive integers (one per hidden layer), "
-                f"got {self.hidden_layer_sizes!r}."
-            )
-        return [int(s) for s in sizes]
-
-    def _build_layers(self, input_shape, n_outputs):
+    def _hidden_layers(self, input_shape):
         # scikit-learn draws every layer with Glorot's factor 2 for logistic units.
         factor = 2.0 if self.activation == "logistic" else 6.0
-        layers = []
-        for units in self._hidden_layer_sizes():
-            layers += [Dense(units, init_factor=factor), Activation(self.activation)]
-        layers.append(Dense(n_outputs, init_factor=factor))
-        return layers
+        return dense_layers(check_sizes(self.hidden_layer_sizes, "hidden_layer_sizes"),
+                            self.activation, dropout=self.dropout,
+                            batch_normalization=self.batch_normalization, init_factor=factor)
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
-        self._hidden_layer_sizes()
+        check_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
         return super()._fit(X, y, sample_weight=sample_weight, incremental=incremental)
-
-    def _sync_fitted_attributes(self):
-        dense = [layer for layer in self._network.layers if isinstance(layer, Dense)]
-        self.coefs_ = [self._to_attribute_namespace(layer.params["W"]) for layer in dense]
-        self.intercepts_ = [self._to_attribute_namespace(layer.params["b"]) for layer in dense]
-        self.n_layers_ = len(dense) + 1
 
     def _validated_X(self, X):
         return validate_data(self, X, accept_sparse=["csr", "csc"],
@@ -144,7 +168,8 @@ class MLPClassifierScratch(NetworkClassifierMixin, BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000, backend=None, dtype=None):
+                 n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_normalization=False,
+                 backend=None, dtype=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -168,12 +193,14 @@ class MLPClassifierScratch(NetworkClassifierMixin, BaseMLP):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
+        self.batch_normalization = batch_normalization
         self.backend = backend
         self.dtype = dtype
 
 
 @_fill_doc
-class MLPRegressorScratch(RegressorMixin, BaseMLP):
+class MLPRegressorScratch(NetworkRegressorMixin, BaseMLP):
     """Multi-layer perceptron regressor, written from scratch.
 
     A drop-in for :class:`sklearn.neural_network.MLPRegressor`: identity
@@ -208,7 +235,8 @@ class MLPRegressorScratch(RegressorMixin, BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000, backend=None, dtype=None):
+                 n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_normalization=False,
+                 backend=None, dtype=None):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -233,65 +261,7 @@ class MLPRegressorScratch(RegressorMixin, BaseMLP):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
+        self.batch_normalization = batch_normalization
         self.backend = backend
         self.dtype = dtype
-
-    def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             y_numeric=True, dtype=validation_dtypes(X), reset=reset)
-        y = to_numpy(y)  # targets are handled on the host
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if self.loss == "poisson" and np.any(y < 0):
-            raise ValueError(
-                "Some value(s) of y are negative which is not allowed for Poisson regression."
-            )
-        return X, y
-
-    def _make_loss(self, Y):
-        return PoissonDeviance() if self.loss == "poisson" else SquaredError()
-
-    def _decode_targets(self, Y):
-        return Y.ravel() if Y.shape[1] == 1 else Y
-
-    def _score_from_output(self, out, y, sample_weight):
-        if not np.isfinite(out).all():
-            return np.nan
-        return r2_score(y, self._decode_targets(out), sample_weight=sample_weight)
-
-    def _score(self, X, y, sample_weight=None):
-        return self._score_from_output(self._forward_output(X), y, sample_weight)
-
-    @available_if(lambda est: est._check_solver())
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Update the model with one epoch over the given data.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self : object
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    score = accepts_cupy(RegressorMixin.score)
-
-    @returns_input_namespace
-    def predict(self, X):
-        """Predict target values.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-        """
-        check_is_fitted(self)
-        return self._decode_targets(self._forward_output(self._validated_X(X)))

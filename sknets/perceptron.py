@@ -261,9 +261,11 @@ class PerceptronClassifier(PerceptronSGD, ClassifierMixin, BaseNetwork):
         self.dtype = dtype
 
     # ------------------------------------------------------------ the network
-    def _build_layers(self, input_shape, n_outputs):
-        # One unit per one-vs-rest problem; the step output lives in the loss.
-        return [Dense(n_outputs)]
+    def _hidden_layers(self, input_shape):
+        return []   # one Dense unit per one-vs-rest problem: the output layer alone
+
+    def _output_layer(self, n_outputs):
+        return Dense(n_outputs)   # the step output lives in the loss
 
     def _make_loss(self, Y):
         return PerceptronCriterion()
