@@ -48,7 +48,9 @@ def check_layer_gradients(layer, input_shape, n_samples=3, random_state=0,
 
     Builds ``layer`` for one-sample ``input_shape``, draws a random input and a
     random upstream gradient ``G``, and checks the gradients of
-    ``sum(forward(X) * G)`` with respect to the input and every parameter.
+    ``sum(forward(X) * G)`` with respect to the input and every parameter
+    (a frozen layer, ``trainable=False``: the input only, and no parameter
+    gradient at all).
 
     Parameters
     ----------
@@ -84,6 +86,9 @@ def check_layer_gradients(layer, input_shape, n_samples=3, random_state=0,
     analytic = {k: np.array(v, copy=True) for k, v in layer.grads.items()}
     np.testing.assert_allclose(dX, numerical_gradient(objective, X), rtol=rtol, atol=atol,
                                err_msg=f"{layer.describe()}: input gradient")
+    if not layer.trainable:
+        assert not analytic, f"{layer.describe()}: a frozen layer computed parameter gradients"
+        return
     for name, param in layer.params.items():
         np.testing.assert_allclose(
             analytic[name], numerical_gradient(objective, param), rtol=rtol, atol=atol,

@@ -90,10 +90,11 @@ class Sequential:
         return sum(layer.n_params for layer in self.trainable_layers)
 
     def _mutable(self):
-        """The arrays training changes: trainable parameters and the state
+        """The arrays training changes, layer by layer (in the order
+        :meth:`set_weights` restores them): trainable parameters and the state
         (running statistics) of layers that are not frozen."""
-        return self.params + [v for layer in self.layers if layer.trainable
-                              for v in layer.state.values()]
+        return [v for layer in self.layers if layer.trainable
+                for store in (layer.params, layer.state) for v in store.values()]
 
     def to(self, backend):
         """Move every layer to ``backend`` (a :class:`Backend` or a name)."""

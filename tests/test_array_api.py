@@ -288,3 +288,43 @@ def test_no_host_round_trip_inside_an_epoch(cls, monkeypatch):
     assert per_epoch == 1
     if "batch_size" in inspect.signature(cls).parameters:
         assert read_backs(4, 40) == read_backs(4, 200)  # 10 vs 2 batches per epoch
+
+
+def _bn_dropout_gap_step(backend, X, Y):
+    """Build a small Conv-BN-ReLU-Dropout-GlobalAvgPool-Dense-BN network on
+    ``backend``, train it one Adam step and predict."""
+    from sknets.layers import (Activation, BatchNormalization, Conv2D, Dense, Dropout,
+                               GlobalAvgPool2D)
+    from sknets.losses import SoftmaxCrossEntropy
+    from sknets.network import Sequential
+    from sknets.optimizers import Adam
+
+    net = Sequential([Conv2D(4, 3, padding="same"), BatchNormalization(momentum=0.9),
+                      Activation("relu"), Dropout(0.3), GlobalAvgPool2D(), Dense(6),
+                      BatchNormalization(), Dense(3)])
+    net.build(X.shape[1:], backend, np.float64, np.random.RandomState(0))
+    X, Y = backend.asarray(X), backend.asarray(Y)
+    opt = Adam(net.params, learning_rate_init=0.01)
+    _, dz = SoftmaxCrossEntropy().loss_and_grad(backend.xp, net.forward(X, training=True), Y)
+    net.backward(dz)
+    opt.update_params(net.params, net.grads)
+    return net, net.forward(X, training=False)
+
+
+def test_batch_norm_dropout_global_pool_network_matches_numpy():
+    """One training step and a prediction on array_api_strict give NumPy's
+    values in float64: the Dropout masks are the same draws (a namespace
+    without random numbers gets NumPy's, moved over)."""
+    from sknets.backend import get_backend, namespace_backend
+
+    rng = np.random.RandomState(0)
+    X, Y = rng.standard_normal((6, 5, 5, 2)), np.eye(3)[rng.randint(3, size=6)]
+    ref, out_ref = _bn_dropout_gap_step(get_backend("numpy"), X, Y)
+    net, out = _bn_dropout_gap_step(namespace_backend(xps, device=STRICT_CPU), X, Y)
+    assert type(out).__module__.startswith("array_api_strict")
+    np.testing.assert_allclose(to_numpy(out), out_ref, rtol=1e-12, atol=1e-12)
+    for layer_ref, layer in zip(ref.layers, net.layers):
+        for key, value in {**layer_ref.params, **layer_ref.state}.items():
+            np.testing.assert_allclose(to_numpy({**layer.params, **layer.state}[key]), value,
+                                       rtol=1e-12, atol=1e-12, err_msg=layer.describe())
+    assert not np.allclose(ref.layers[1].state["moving_mean"], 0.0)   # the statistics moved

@@ -7,7 +7,7 @@ import pytest
 from sknets.backend import get_backend, namespace_backend
 from sknets.gradcheck import check_layer_gradients, numerical_gradient
 from sknets.layers import (Activation, AvgPool2D, Conv2D, Dense, Dropout, Flatten,
-                           MaxPool2D, Reshape)
+                           GlobalAvgPool2D, MaxPool2D, Reshape)
 from sknets.losses import SoftmaxCrossEntropy
 from sknets.network import Sequential
 
@@ -112,6 +112,33 @@ def test_dropout_gradients_and_identity_at_predict():
         _build(Dropout(1.0), (50,))
 
 
+@pytest.mark.parametrize("input_shape", [(6,), (3, 4, 2)])
+def test_dropout_gradients_with_a_fixed_mask(input_shape):
+    """The mask is drawn in forward: fixing the draw (the same uniforms at every
+    call) makes forward a fixed function whose gradient backward must be."""
+    layer = Dropout(0.4)
+    layer._cache_draw = lambda shape, dtype: np.random.default_rng(7).random(shape, dtype=dtype)
+    check_layer_gradients(layer, input_shape, n_samples=4)
+    assert 0 < np.mean(layer._cache_mask == 0) < 1   # some values were dropped, not all
+
+
+@pytest.mark.parametrize("input_shape", [(3, 4, 2), (1, 1, 3), (5, 2, 1)])
+def test_global_avg_pool_gradients(input_shape):
+    check_layer_gradients(GlobalAvgPool2D(), input_shape, n_samples=2)
+
+
+def test_global_avg_pool_values():
+    X = np.random.RandomState(0).standard_normal((3, 5, 4, 2))
+    layer = _build(GlobalAvgPool2D(), (5, 4, 2))
+    assert layer.output_shape_ == (2,) and layer.n_params == 0
+    np.testing.assert_allclose(layer.forward(X), X.mean(axis=(1, 2)), rtol=1e-12)
+    dX = layer.backward(np.ones((3, 2)))
+    assert dX.shape == X.shape
+    np.testing.assert_allclose(dX, 1 / 20)
+    with pytest.raises(ValueError, match="channels"):
+        _build(GlobalAvgPool2D(), (20,))
+
+
 def test_layer_errors():
     with pytest.raises(ValueError, match="channels"):
         _build(Conv2D(2, 3), (8, 8))
@@ -134,7 +161,8 @@ def test_conv_layers_on_array_api_strict():
     X = rng.standard_normal((2, 7, 6, 3))
     G = rng.standard_normal((2, 4, 3, 2))
     for make in [lambda: Conv2D(2, 3, stride=2, padding="same"),
-                 lambda: MaxPool2D(3, 2), lambda: MaxPool2D(2), lambda: AvgPool2D(2)]:
+                 lambda: MaxPool2D(3, 2), lambda: MaxPool2D(2), lambda: AvgPool2D(2),
+                 GlobalAvgPool2D]:
         ref, other = _build(make(), (7, 6, 3)), _build(make(), (7, 6, 3), backend=strict)
         other.params = {k: strict.asarray(v) for k, v in ref.params.items()}
         out_ref = ref.forward(X, training=True)

@@ -131,3 +131,84 @@ def test_cupy_branches_on_a_strict_stand_in():
         elif name != "mlp_lbfgs":
             data = 3 if name.endswith("_es") else 2   # X, Y (and X_val)
             assert r["uploads"] <= r["n_param_arrays"] + data + r["n_iter"], (name, r)
+
+
+LAYERS_SCRIPT = textwrap.dedent("""
+    import json, pickle
+    import numpy as np
+    import cupy
+    import sknets
+    from sknets.backend import get_backend
+    from sknets.layers import (Activation, BatchNormalization, Conv2D, Dense, Dropout,
+                               GlobalAvgPool2D)
+    from sknets.losses import SoftmaxCrossEntropy
+    from sknets.network import Sequential
+    from sknets.optimizers import Adam
+
+    def network(backend):
+        return Sequential([Conv2D(4, 3, padding="same"), BatchNormalization(momentum=0.9),
+                           Activation("relu"), Dropout(0.3), GlobalAvgPool2D(), Dense(6),
+                           BatchNormalization(), Dense(3)]).build(
+            (5, 5, 2), backend, np.float64, np.random.RandomState(0))
+
+    def step(net, opt, X, Y):
+        xp = net.backend.xp
+        _, dz = SoftmaxCrossEntropy().loss_and_grad(xp, net.forward(X, training=True), Y)
+        net.backward(dz)
+        opt.update_params(net.params, net.grads)
+
+    rng = np.random.RandomState(0)
+    X, Y = rng.standard_normal((6, 5, 5, 2)), np.eye(3)[rng.randint(3, size=6)]
+    gpu, cpu = network(get_backend("cupy")), network(get_backend("numpy"))
+    Xd, Yd = cupy.asarray(X), cupy.asarray(Y)
+    gpu_opt, cpu_opt = Adam(gpu.params, 0.01), Adam(cpu.params, 0.01)
+    cupy.LOG.clear()
+    step(gpu, gpu_opt, Xd, Yd)
+    mask = gpu.layers[3]._cache_mask
+    # NumPy replays the device mask (CuPy's generator draws other numbers)
+    keep = (mask.get() > 0).astype(np.float64)
+    cpu.layers[3]._cache_draw = lambda shape, dtype: keep
+    step(cpu, cpu_opt, X, Y)
+    pred, pred_ref = gpu.forward(Xd), cpu.forward(X)
+    weights = [(l.describe(), k, v.get()) for l in gpu.layers
+               for k, v in {**l.params, **l.state}.items()]
+    ref = [v for l in cpu.layers for v in {**l.params, **l.state}.values()]
+    cupy.LOG.clear()
+    for _ in range(5):   # five more mini-batches
+        step(gpu, gpu_opt, Xd, Yd)
+    log = list(cupy.LOG)
+    print("REPORT " + json.dumps({
+        "sknets": sknets.__file__,
+        "mask_on_device": isinstance(mask, cupy.ndarray),
+        "dropped": float(np.mean(keep == 0)),
+        "pred_on_device": isinstance(pred, cupy.ndarray),
+        "same_prediction": bool(np.allclose(pred.get(), pred_ref, rtol=1e-9, atol=1e-12)),
+        "different": [f"{name} {key}" for (name, key, v), r in zip(weights, ref)
+                      if not np.allclose(v, r, rtol=1e-9, atol=1e-12)],
+        "uploads": log.count("upload"),
+        "draws": log.count("random"),
+        "syncs": sum(log.count(k) for k in ("float", "bool", "get")),
+        # a device array refuses to pickle: the network pickles NumPy only
+        "pickles": len(pickle.dumps(gpu)) > 0,
+    }))
+""")
+
+
+def test_new_layers_on_a_strict_stand_in():
+    """BatchNormalization, Dropout and GlobalAvgPool2D on the "cupy" backend:
+    one step equals NumPy's (the Dropout mask replayed there); the masks are
+    drawn on the device, with no upload, read-back or host draw per mini-batch."""
+    import os
+
+    import sknets
+
+    res = run_with_fake_cupy(["python", "-c", LAYERS_SCRIPT], timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    line = next(l for l in res.stdout.splitlines() if l.startswith("REPORT "))
+    r = json.loads(line[len("REPORT "):])
+    # the child imports this sknets (not another checkout's)
+    assert os.path.dirname(r.pop("sknets")) == os.path.dirname(sknets.__file__)
+    assert r["mask_on_device"] and r["pred_on_device"] and r["pickles"], r
+    assert 0 < r["dropped"] < 1, r
+    assert r["same_prediction"] and r["different"] == [], r
+    assert r["draws"] == 5 and r["uploads"] == 0 and r["syncs"] == 0, r

@@ -92,3 +92,14 @@ def test_layer_pickle_holds_numpy_and_drops_cache():
     assert not hasattr(clone, "_cache_X")
     assert all(isinstance(v, np.ndarray) for v in clone.params.values())
     np.testing.assert_array_equal(clone.params["W"], layer.params["W"])
+
+
+def test_given_weights_are_copied_not_trained_in_place():
+    """``weights=`` belongs to the specification: training the built layer (an
+    in-place optimizer step) leaves the given arrays as they were."""
+    given = {"W": np.ones((2, 3)), "b": np.zeros(3)}
+    layer = Dense(3, weights=given)
+    layer.build((2,), get_backend("numpy"), np.float64, np.random.RandomState(0))
+    layer.params["W"] -= 0.5
+    np.testing.assert_array_equal(given["W"], np.ones((2, 3)))
+    np.testing.assert_array_equal(layer.params["W"], np.full((2, 3), 0.5))

@@ -124,8 +124,10 @@ class Layer(BaseEstimator):
                     f"{self.describe()}: weights[{key!r}] has shape {shape}, but this "
                     f"layer on inputs of shape {self.input_shape_} needs {np.shape(init)}."
                 )
-        return ({k: to_numpy(given[k]) for k in params},
-                {k: to_numpy(given[k]) for k in state})
+        # Copies: training updates the weights in place, and the given arrays
+        # belong to the specification, which fit must not change.
+        return ({k: np.array(to_numpy(given[k]), copy=True) for k in params},
+                {k: np.array(to_numpy(given[k]), copy=True) for k in state})
 
     def _init_params(self, input_shape, rng):
         """Return a dict of initial parameters as NumPy arrays (none by default)."""

@@ -8,8 +8,9 @@ NumPy's, wrapped to take and return stand-in arrays (``out=`` included), and
 ``cupy.lib.stride_tricks.as_strided`` has CuPy's signature (no
 ``writeable``). ``LOG`` records host synchronisations (``float``, ``bool``,
 ``get``),
-copies from the host (``upload``) and NumPy index arrays used on device
-arrays (slow on a real GPU).
+copies from the host (``upload``), draws of ``cupy.random`` generators on the
+device (``random``) and NumPy index arrays used on device arrays (slow on a
+real GPU).
 It checks the CuPy-only branches of sknets; it is no substitute for running
 ``tests/test_gpu.py`` on a GPU.
 """
@@ -171,7 +172,7 @@ for _name in dir(_np):
         setattr(_mod, _name, _wrapfunc(_name, _obj))
     __all__.append(_name)
 __all__ += ["ndarray", "asarray", "array", "asnumpy"]
-from cupy import cuda, lib, linalg, fft  # noqa
+from cupy import cuda, lib, linalg, fft, random  # noqa
 __version__ = "13.99-fake"
 
 
