@@ -333,6 +333,12 @@ class TrainingLoop:
     # ----------------------------------------------------------------- L-BFGS
     def _fit_lbfgs(self, X, Y, sample_weight, backend, tasks=None):
         net = self._network
+        if any(type(layer).__name__ == "Dropout" and layer.rate > 0 for layer in net.layers):
+            raise ValueError(
+                "solver='lbfgs' needs a deterministic loss, but the network has Dropout "
+                "layers (a new random mask at every evaluation); use solver='adam' or "
+                "'sgd', or a dropout rate of 0."
+            )
         dtype = self._compute_dtype()
         X_dev = backend.asarray(X.toarray() if sp.issparse(X) else X, dtype=dtype)
         Y_dev = backend.asarray(Y, dtype=dtype)

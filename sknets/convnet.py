@@ -28,7 +28,8 @@ from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _SHARED_PARAMS_DOC
 from ._features import NetworkFeaturesMixin
-from .layers import Activation, AvgPool2D, Conv2D, Flatten, MaxPool2D, Reshape
+from .layers import (Activation, AvgPool2D, BatchNormalization, Conv2D, Flatten, MaxPool2D,
+                     Reshape)
 from .layers.conv import _pair
 from .mlp import check_sizes, dense_layers
 
@@ -272,8 +273,6 @@ class ConvNetClassifier(NetworkClassifierMixin, NetworkFeaturesMixin, BaseNetwor
         return shape
 
     def _hidden_layers(self, input_shape):
-        if self.batch_normalization:
-            from .layers import BatchNormalization
         if len(input_shape) == 1:
             image = self._image_shape_for(input_shape[0])
         else:

@@ -29,7 +29,7 @@ from ._dispatch import validation_dtypes
 from ._docs import _fill_doc
 from ._features import NetworkFeaturesMixin
 from ._regressor import NetworkRegressorMixin
-from .layers import Activation, Dense, Dropout
+from .layers import Activation, BatchNormalization, Dense, Dropout
 
 
 def dense_layers(sizes, activation, *, dropout=0.0, batch_normalization=False,
@@ -59,7 +59,6 @@ def dense_layers(sizes, activation, *, dropout=0.0, batch_normalization=False,
     for units in sizes:
         layers.append(Dense(units, initializer=initializer, init_factor=init_factor))
         if batch_normalization:
-            from .layers import BatchNormalization
             layers.append(BatchNormalization())
         layers.append(Activation(activation))
         if dropout > 0:

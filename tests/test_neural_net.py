@@ -5,14 +5,12 @@ transfer of fitted layers, transform, dropout against overfitting.
 (scikit-learn's estimator checks run in test_common.py.)"""
 
 import pickle
-import warnings
 
 import joblib
 import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
