@@ -51,7 +51,7 @@ def test_conv2d_matches_direct_convolution(kernel_size, stride, padding, pads):
     W, b = layer.params["W"], rng.standard_normal(4)
     layer.params["b"] = b
     out = layer.forward(X)
-    expected = _direct_conv(X, W, b, layer.stride, pads)
+    expected = _direct_conv(X, W, b, layer.stride_, pads)
     assert out.shape == (2,) + layer.output_shape_
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
 
@@ -144,10 +144,13 @@ def test_layer_errors():
         _build(Conv2D(2, 3), (8, 8))
     with pytest.raises(ValueError, match="does not fit"):
         _build(Conv2D(2, 5), (3, 3, 1))
+    # hyper-parameters are checked when the layer is built (a specification until then)
     with pytest.raises(ValueError, match="padding"):
-        Conv2D(2, 3, padding="full")
+        _build(Conv2D(2, 3, padding="full"), (8, 8, 1))
     with pytest.raises(TypeError, match="kernel_size"):
-        Conv2D(2, (3, 3, 3))
+        _build(Conv2D(2, (3, 3, 3)), (8, 8, 1))
+    with pytest.raises(ValueError, match="'pool_size' parameter of MaxPool2D"):
+        _build(MaxPool2D(0), (8, 8, 1))
     with pytest.raises(ValueError, match="larger"):
         _build(MaxPool2D(3), (2, 5, 1))
 

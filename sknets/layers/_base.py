@@ -92,6 +92,7 @@ class Layer(BaseEstimator):
             the layer, or ``weights`` does not match the layer's weights.
         """
         self._validate_params()
+        self._setup()
         self.backend = backend
         self.dtype = np.dtype(dtype)
         self.input_shape_ = tuple(int(s) for s in input_shape)
@@ -107,6 +108,10 @@ class Layer(BaseEstimator):
                       for k, v in state.items()}
         self.grads = {}
         return self.output_shape_
+
+    def _setup(self):
+        """Derive the working form of the hyper-parameters (attributes ending
+        in ``_``, e.g. a kernel size as a pair) after they are checked."""
 
     def _given_weights(self, given, params, state):
         """``weights`` checked against the initial ``params`` and ``state``."""

@@ -31,6 +31,7 @@ import math
 from numbers import Integral
 
 from array_api_compat import device as _device
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..initializers import INITIALIZERS
 from ._base import Layer
@@ -137,6 +138,11 @@ class Conv2D(Layer):
         ``fan_in = kh * kw * in_channels``; He's uniform scheme suits ReLU
         and matches PyTorch's default bound up to a constant factor. Biases
         start at zero.
+    trainable : bool, default=True
+        False freezes the layer: ``fit`` leaves its weights as they are.
+    weights : dict or None, default=None
+        Initial ``{"W": (kh, kw, in_channels, filters), "b": (filters,)}``
+        arrays instead of the initialisation (e.g. ``feature_layers()``).
 
     Notes
     -----
@@ -149,34 +155,51 @@ class Conv2D(Layer):
     Raises
     ------
     ValueError
-        At build time if the input is not ``(height, width, channels)`` or the
-        kernel does not fit in the padded input.
+        At build time if a hyper-parameter is invalid, the input is not
+        ``(height, width, channels)`` or the kernel does not fit in the padded
+        input.
     """
 
+    _parameter_constraints = {
+        "filters": [Interval(Integral, 1, None, closed="left")],
+        "kernel_size": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "stride": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "padding": [StrOptions({"valid", "same"}), Interval(Integral, 0, None, closed="left"),
+                    tuple, list],
+        "initializer": [StrOptions(set(INITIALIZERS))],
+        "trainable": ["boolean"],
+        "weights": [dict, None],
+    }
+
     def __init__(self, filters, kernel_size, stride=1, padding="valid",
-                 initializer="he_uniform"):
-        super().__init__()
-        if not isinstance(filters, Integral) or filters < 1:
-            raise ValueError(f"filters must be a positive int, got {filters!r}.")
-        self.filters = int(filters)
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
+                 initializer="he_uniform", trainable=True, weights=None):
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.stride = stride
         self.padding = padding
-        _padding_amounts(padding, (1, 1), self.kernel_size, self.stride)  # validate early
-        if initializer not in INITIALIZERS:
-            raise ValueError(f"Unknown initializer {initializer!r}.")
         self.initializer = initializer
+        self.trainable = trainable
+        self.weights = weights
+
+    def _geometry(self):
+        """``kernel_size`` and ``stride`` as pairs; ``padding`` checked."""
+        kernel, stride = _pair(self.kernel_size, "kernel_size"), _pair(self.stride, "stride")
+        _padding_amounts(self.padding, (1, 1), kernel, stride)
+        return kernel, stride
+
+    def _setup(self):
+        self.kernel_size_, self.stride_ = self._geometry()
 
     def _pads(self, input_shape):
-        return _padding_amounts(self.padding, input_shape[:2], self.kernel_size, self.stride)
+        return _padding_amounts(self.padding, input_shape[:2], self.kernel_size_, self.stride_)
 
     def output_shape(self, input_shape):
         h, w, _ = _check_image_shape(self, input_shape)
-        (pt, pb), (pl, pr) = self._pads(input_shape)
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        (kh, kw), (sh, sw) = self._geometry()
+        (pt, pb), (pl, pr) = _padding_amounts(self.padding, (h, w), (kh, kw), (sh, sw))
         if h + pt + pb < kh or w + pl + pr < kw:
             raise ValueError(
-                f"Conv2D kernel_size {self.kernel_size} does not fit in inputs of "
+                f"Conv2D kernel_size {(kh, kw)} does not fit in inputs of "
                 f"{h}x{w} pixels with padding {self.padding!r}; use a smaller kernel "
                 "or padding='same'."
             )
@@ -184,8 +207,7 @@ class Conv2D(Layer):
 
     def _init_params(self, input_shape, rng):
         _, _, c = _check_image_shape(self, input_shape)
-        self.output_shape(input_shape)
-        kh, kw = self.kernel_size
+        kh, kw = self.kernel_size_
         init = INITIALIZERS[self.initializer]
         W, b = init(rng, kh * kw * c, kh * kw * self.filters,
                     (kh, kw, c, self.filters), (self.filters,))
@@ -194,10 +216,10 @@ class Conv2D(Layer):
         return {"W": W, "b": b}
 
     def describe(self):
-        kh, kw = self.kernel_size
-        extra = "" if self.stride == (1, 1) else f", stride={self.stride[0]}"
-        if self.stride[0] != self.stride[1]:
-            extra = f", stride={self.stride}"
+        (kh, kw), stride = self._geometry()
+        extra = "" if stride == (1, 1) else f", stride={stride[0]}"
+        if stride[0] != stride[1]:
+            extra = f", stride={stride}"
         return f"Conv2D({self.filters}, {kh}x{kw}{extra}, {self.padding})"
 
     def _pad(self, X):
@@ -213,12 +235,12 @@ class Conv2D(Layer):
         """The im2col matrix ``(n * out_h * out_w, kh * kw * channels)`` of padded ``Xp``."""
         xp = self.xp
         oh, ow, _ = self.output_shape_
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        (kh, kw), (sh, sw) = self.kernel_size_, self.stride_
         c = Xp.shape[3]
         if c >= 8 or not self.backend.is_numpy:
             # One copy of the strided window view; rows are runs of kw * c values
             # (on a GPU one copy is one kernel launch, whatever the channels).
-            windows = self.backend.sliding_windows(Xp, self.kernel_size, self.stride)
+            windows = self.backend.sliding_windows(Xp, self.kernel_size_, self.stride_)
             return xp.reshape(windows, (n * oh * ow, kh * kw * c))
         # Few channels: one slice copy per kernel offset has far longer inner runs.
         cols = xp.empty((n, oh, ow, kh, kw, c), dtype=Xp.dtype, device=_device(Xp))
@@ -246,15 +268,16 @@ class Conv2D(Layer):
         f = self.filters
         W = self.params["W"]
         dY2 = xp.reshape(dY, (-1, f))
-        self.grads["W"] = xp.reshape(self._cache_cols.T @ dY2, W.shape)
-        # A GEMV with ones: NumPy's column sum of a tall, narrow matrix is ~20x slower.
-        ones = xp.ones((dY2.shape[0],), dtype=dY2.dtype, device=_device(dY2))
-        self.grads["b"] = ones @ dY2
+        if self.trainable:   # a frozen layer computes no weight gradients
+            self.grads["W"] = xp.reshape(self._cache_cols.T @ dY2, W.shape)
+            # A GEMV with ones: NumPy's column sum of a tall, narrow matrix is ~20x slower.
+            ones = xp.ones((dY2.shape[0],), dtype=dY2.dtype, device=_device(dY2))
+            self.grads["b"] = ones @ dY2
         if not self.need_input_grad:
             return None
         n = dY.shape[0]
         oh, ow, _ = self.output_shape_
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        (kh, kw), (sh, sw) = self.kernel_size_, self.stride_
         h, w, c = self.input_shape_
         # col2im: each kernel offset's (n, oh, ow, c) slice of the column
         # gradient is added at its strided place in the padded input.

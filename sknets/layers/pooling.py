@@ -20,6 +20,10 @@ between them, a valid subgradient of ``max`` (a constant region, such as the
 blank border of a digit, would otherwise pass the gradient several times).
 """
 
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval
+
 from ._base import Layer
 from .conv import _check_image_shape, _device, _pair, col2im
 
@@ -27,28 +31,40 @@ from .conv import _check_image_shape, _device, _pair, col2im
 class _Pool2D(Layer):
     """Shared geometry of the pooling layers."""
 
+    _parameter_constraints = {
+        "pool_size": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "stride": [Interval(Integral, 1, None, closed="left"), tuple, list, None],
+    }
+
     def __init__(self, pool_size=2, stride=None):
-        super().__init__()
-        self.pool_size = _pair(pool_size, "pool_size")
-        self.stride = self.pool_size if stride is None else _pair(stride, "stride")
+        self.pool_size = pool_size
+        self.stride = stride
+
+    def _geometry(self):
+        """``pool_size`` and ``stride`` (default: the pool size) as pairs."""
+        pool = _pair(self.pool_size, "pool_size")
+        return pool, (pool if self.stride is None else _pair(self.stride, "stride"))
+
+    def _setup(self):
+        self.pool_size_, self.stride_ = self._geometry()
 
     @property
     def _tiled(self):
-        return self.stride == self.pool_size
+        return self.stride_ == self.pool_size_
 
     def output_shape(self, input_shape):
         h, w, c = _check_image_shape(self, input_shape)
-        (ph, pw), (sh, sw) = self.pool_size, self.stride
+        (ph, pw), (sh, sw) = self._geometry()
         if h < ph or w < pw:
             raise ValueError(
-                f"{type(self).__name__} pool_size {self.pool_size} is larger than its "
+                f"{type(self).__name__} pool_size {(ph, pw)} is larger than its "
                 f"{h}x{w} input."
             )
         return ((h - ph) // sh + 1, (w - pw) // sw + 1, c)
 
     def describe(self):
-        ph, pw = self.pool_size
-        extra = "" if self._tiled else f", stride={self.stride}"
+        (ph, pw), stride = self._geometry()
+        extra = "" if stride == (ph, pw) else f", stride={stride}"
         return f"{type(self).__name__}({ph}x{pw}{extra})"
 
     def _windows(self, X):
@@ -56,12 +72,12 @@ class _Pool2D(Layer):
         xp = self.xp
         n = X.shape[0]
         oh, ow, c = self.output_shape_
-        ph, pw = self.pool_size
+        ph, pw = self.pool_size_
         if self._tiled:
             if X.shape[1] != oh * ph or X.shape[2] != ow * pw:
                 X = X[:, :oh * ph, :ow * pw, :]
             return xp.reshape(X, (n, oh, ph, ow, pw, c)), (2, 4)
-        return self.backend.sliding_windows(X, self.pool_size, self.stride), (3, 4)
+        return self.backend.sliding_windows(X, self.pool_size_, self.stride_), (3, 4)
 
     def _expand(self, Y):
         """``Y`` of shape (n, oh, ow, c) broadcastable against the windows."""
@@ -71,7 +87,7 @@ class _Pool2D(Layer):
 
     def _offsets(self, win):
         """The ``ph * pw`` slices ``(n, oh, ow, c)`` of the windows, one per offset."""
-        ph, pw = self.pool_size
+        ph, pw = self.pool_size_
         for a in range(ph):
             for b in range(pw):
                 yield win[:, :, a, :, b, :] if self._tiled else win[:, :, :, a, b, :]
@@ -82,7 +98,7 @@ class _Pool2D(Layer):
         n = dwin.shape[0]
         h, w, c = self.input_shape_
         oh, ow, _ = self.output_shape_
-        ph, pw = self.pool_size
+        ph, pw = self.pool_size_
         if self._tiled:
             dX = xp.reshape(dwin, (n, oh * ph, ow * pw, c))
             if oh * ph == h and ow * pw == w:
@@ -90,7 +106,7 @@ class _Pool2D(Layer):
             full = xp.zeros((n, h, w, c), dtype=dwin.dtype, device=_device(dwin))
             full[:, :oh * ph, :ow * pw, :] = dX
             return full
-        return col2im(xp, dwin, (n, h, w, c), self.stride)
+        return col2im(xp, dwin, (n, h, w, c), self.stride_)
 
 
 class MaxPool2D(_Pool2D):
@@ -181,14 +197,14 @@ class AvgPool2D(_Pool2D):
         total = None
         for part in self._offsets(win):
             total = part if total is None else total + part
-        ph, pw = self.pool_size
+        ph, pw = self.pool_size_
         return total / (ph * pw)
 
     def backward(self, dY):
         xp = self.xp
         n = dY.shape[0]
         oh, ow, c = self.output_shape_
-        ph, pw = self.pool_size
+        ph, pw = self.pool_size_
         share = self._expand(dY / (ph * pw))
         shape = (n, oh, ph, ow, pw, c) if self._tiled else (n, oh, ow, ph, pw, c)
         return self._input_grad(xp.broadcast_to(share, shape))
