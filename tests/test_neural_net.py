@@ -199,3 +199,32 @@ def test_dropout_lowers_the_validation_loss_of_an_overfitting_mlp(digits):
         losses[rate] = log_loss(y_val, clf.predict_proba(X_val))
     # 0.25 against 0.37 here; lower on every other split and seed tried too
     assert losses[0.5] < 0.9 * losses[0.0]
+
+
+def test_convnet_preset_equals_its_layers_in_a_neural_net(digits):
+    """ConvNetClassifier is a preset: its layer list in a NeuralNetClassifier
+    (images given as arrays, so the network starts with a Reshape) trains to
+    the same weights."""
+    from sknets import ConvNetClassifier
+    from sknets.layers import Conv2D, Flatten, MaxPool2D
+
+    X, y = digits
+    common = dict(random_state=0, max_iter=3, batch_size=64)
+    preset = ConvNetClassifier(conv_filters=(4,), hidden_layer_sizes=(16,), **common).fit(X, y)
+    layers = [Conv2D(4, 3, padding="same"), MaxPool2D(2), Activation("relu"), Flatten(),
+              Dense(16, initializer="he_uniform"), Activation("relu")]
+    images = X.reshape(-1, 8, 8, 1)
+    net = NeuralNetClassifier(layers, **common).fit(images, y)
+    assert net.input_shape_ == (8, 8, 1)
+    for a, b in zip(preset.coefs_ + preset.intercepts_, net.coefs_ + net.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(net.predict_proba(images), preset.predict_proba(X))
+    np.testing.assert_array_equal(net.predict_proba(X), preset.predict_proba(X))  # flat rows too
+    with pytest.raises(ValueError, match=r"fitted on samples of shape \(8, 8, 1\)"):
+        net.predict(X.reshape(-1, 4, 16, 1))
+    # the preset's fitted layers seed a new network, frozen
+    base = preset.feature_layers()
+    assert [layer.trainable for layer in base if hasattr(layer, "weights")] == [False, False]
+    head = NeuralNetClassifier([*base[:-2], Dense(8), Activation("relu")], **common)
+    head.fit(X[:200], y[:200])
+    np.testing.assert_array_equal(head.coefs_[0], preset.coefs_[0])
