@@ -16,9 +16,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 _PATH = Path(__file__).resolve().parents[1] / "examples" / "plot_transfer_learning.py"
 
 
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    # small matrices: BLAS threads only contend on a shared 2-core machine
+@pytest.fixture(scope="module", autouse=True)
+def blas_single_thread():
+    """One BLAS thread for the module, the base network's fit included: on
+    these small matrices more threads only contend for the cores."""
     with threadpool_limits(1, user_api="blas"):
         yield
 
@@ -41,8 +42,7 @@ def tasks(example):
 @pytest.fixture(scope="module")
 def base(example, tasks):
     (X, y), _, _ = tasks
-    with threadpool_limits(1, user_api="blas"):
-        return example.fit_base(X, y)
+    return example.fit_base(X, y)
 
 
 def test_frozen_base_ahead_of_scratch_with_one_sample_per_class(example, tasks, base):
