@@ -1,0 +1,76 @@
+"""The README's "Your own network" section runs as written: its ```python
+blocks, executed in order in one namespace, and the summary table it shows."""
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+SECTION = "Your own network"
+
+
+def section_blocks(text, heading):
+    """The fenced blocks ``[(language, code)]`` under the Markdown ``heading``,
+    up to the next heading of the same or a higher level."""
+    blocks, level, fence, lang, lines = [], None, False, None, []
+    for line in text.splitlines():
+        if line.startswith("```"):
+            if fence:
+                if level is not None:
+                    blocks.append((lang, "\n".join(lines) + "\n"))
+                fence, lines = False, []
+            else:
+                fence, lang = True, line[3:].strip()
+            continue
+        if fence:
+            lines.append(line)
+            continue
+        match = re.match(r"(#+) (.*)", line)
+        if match:
+            depth = len(match.group(1))
+            if level is None and match.group(2).strip() == heading:
+                level = depth
+            elif level is not None and depth <= level:
+                break
+    if level is None:
+        raise LookupError(f"no heading {heading!r} in the README")
+    return blocks
+
+
+@pytest.fixture(scope="module")
+def blocks():
+    return section_blocks(README.read_text(encoding="utf-8"), SECTION)
+
+
+def test_section_has_snippets(blocks):
+    code = [c for lang, c in blocks if lang == "python"]
+    assert len(code) >= 5
+    text = "".join(code)
+    for needed in ("NeuralNetClassifier(", "GridSearchCV(", "layers__", "feature_layers()",
+                   ".transform(", ".summary()", "dropout=", "batch_normalization="):
+        assert needed in text, needed
+
+
+def test_snippets_run(blocks, capsys):
+    namespace = {"__name__": "readme"}
+    with threadpool_limits(1, user_api="blas"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # few epochs: ConvergenceWarning is expected
+        for i, (lang, code) in enumerate(blocks):
+            if lang == "python":
+                exec(compile(code, f"README.md[{SECTION}, block {i}]", "exec"), namespace)
+    out = capsys.readouterr().out
+
+    # the summary table shown is the one the snippet prints
+    tables = [c for lang, c in blocks if not lang and c.startswith("Layer ")]
+    assert len(tables) == 1 and tables[0] in out
+    # the frozen base kept its weights; the preset and its layer list agree
+    base_conv, new_conv = namespace["base"].feature_layers()[1], namespace["new"].feature_layers()[1]
+    assert not new_conv.trainable
+    assert all(np.array_equal(base_conv.weights[k], new_conv.weights[k])
+               for k in base_conv.weights)
+    assert out.rstrip().splitlines()[-1] == "True"
+    assert set(namespace["search"].best_params_) == {"layers__drop__rate", "layers__0__units"}
