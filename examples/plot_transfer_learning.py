@@ -155,6 +155,7 @@ def main():
         ax1.fill_between(COUNTS, acc.min(axis=1), acc.max(axis=1), color=color, alpha=0.2,
                          label="worst to best draw")
     ax1.set_xscale("log")
+    ax1.minorticks_off()
     ax1.set_xticks(COUNTS, [str(k) for k in COUNTS])
     ax1.set_xlabel("labelled samples per class (digits 5-9)")
     ax1.set_ylabel("test accuracy")
