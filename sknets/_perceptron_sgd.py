@@ -45,6 +45,7 @@ from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.validation import _check_sample_weight
 
+from ._checks import check_input_range
 from ._display import EpochTable
 from ._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
 from ._dispatch import dispatch_backend, host_copy, take_rows
@@ -117,6 +118,7 @@ class PerceptronSGD:
         backend = self._select_backend(X)
         # Fitted attributes follow X's namespace under array-API dispatch, else NumPy.
         self._attribute_backend = dispatch_backend(X)
+        check_input_range(X, self._new_fit_dtype(X) if allocate else self._compute_dtype())
         if allocate:
             self._resolve_dtype(X)
             self._allocate(n_features, n_outputs, backend, coef_init, intercept_init,
