@@ -141,3 +141,39 @@ def check_finite_output(out, X, dtype):
             f"{max_abs(X):.3g}). Scale the data (e.g. StandardScaler, as in training), or "
             f"compute in float64 (dtype=\"float64\")."
         )
+
+
+def training_loss_bound(est, Y, sample_weight):
+    """:func:`loss_bound` for estimator ``est`` about to train its ``_network``
+    with its ``_loss`` on encoded targets ``Y`` (NumPy): the starting
+    weights' L2 penalty is one reduction on the backend, read back once."""
+    penalty = 0.0
+    alpha = float(getattr(est, "alpha", 0.0) or 0.0)
+    n = Y.shape[0]
+    if alpha > 0 and n:
+        xp = est._network.backend.xp
+        total = None
+        for layer in est._network.trainable_layers:
+            for k in layer.penalized:
+                if k in layer.params:
+                    flat = xp.reshape(layer.params[k], (-1,))
+                    total = xp.vecdot(flat, flat) if total is None else total + xp.vecdot(flat, flat)
+        if total is not None:
+            penalty = 0.5 * alpha * float(total) / n
+    return loss_bound(est._loss, Y, sample_weight, penalty)
+
+
+def divergence_cause(loss, weights_ok, bound):
+    """Why an epoch counts as diverged, for the messages."""
+    if not np.isfinite(loss):
+        return f"the loss became {loss}"
+    if not weights_ok:
+        return "the weights became non-finite"
+    return (f"the loss reached {loss:.3g}, more than {LOSS_BOUND_FACTOR:.0e} times that of "
+            f"a model predicting zero logits (bound {bound:.3g}): the model is meaningless")
+
+
+def scale_hint(X):
+    """The remedy sentence of divergence messages, with ``X``'s largest value."""
+    return (f"Scale the input (e.g. StandardScaler; its largest absolute value is "
+            f"{max_abs(X):.3g}), or lower learning_rate_init.")

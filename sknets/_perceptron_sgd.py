@@ -45,7 +45,7 @@ from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.validation import _check_sample_weight
 
-from ._checks import check_input_range
+from ._checks import check_input_range, max_abs
 from ._display import EpochTable
 from ._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
 from ._dispatch import dispatch_backend, host_copy, take_rows
@@ -311,6 +311,7 @@ class PerceptronSGD:
             q = xp.zeros_like(dense.params["W"])
             u = xp.zeros_like(Y_dev[0:1, :])
 
+        x_max = max_abs(X)   # for the logits' bound checked after each epoch
         perm = _sgd_shuffle_permutation(n_samples, seed) if self.shuffle else None
         order = np.arange(n_samples)
         active = np.ones(n_outputs, dtype=bool)
@@ -386,16 +387,24 @@ class PerceptronSGD:
                     tasks.batch_end(chunk_ctx)
                     interrupt.check()   # Ctrl-C: stop after this chunk, weights consistent
 
-                # the epoch's objective and the finite-weights flag: one read-back
-                objective, weights_ok = read_back(xp, objective, net.finite_flag())
-                if not weights_ok:
+                # the epoch's objective and the flag "weights finite, and no logit
+                # w @ x + b can overflow" (|z| <= sum|w| max|x| + |b|): one read-back
+                with np.errstate(over="ignore", invalid="ignore"):
+                    z_max = xp.max(xp.sum(xp.abs(dense.params["W"]), axis=0) * x_max
+                                   + xp.abs(dense.params["b"]))
+                ok = xp.logical_and(net.finite_flag(), xp.isfinite(z_max))
+                objective, weights_ok = read_back(xp, objective, ok)
+                if not (weights_ok and np.isfinite(objective).all()):
+                    what = ("weights" if not net.weights_finite() else
+                            "bound on the logits w @ x + b (they can overflow)")
                     net.set_weights(snapshot)
                     self._sync_fitted_attributes()
                     raise DivergenceError(
                         f"Floating-point under-/overflow occurred at epoch #{epoch + 1}: the "
-                        "weights became non-finite and were restored to those before this "
-                        "epoch. Scaling input data with StandardScaler or MinMaxScaler, or a "
-                        "smaller eta0, might help."
+                        f"{what} became non-finite in {np.dtype(dtype).name}; the weights "
+                        "were restored to those before this epoch. Scaling input data with "
+                        "StandardScaler or MinMaxScaler (the largest absolute value of X is "
+                        f"{x_max:.3g}), a smaller eta0, or dtype=\"float64\" might help."
                     )
                 n_iter_problem[active] = epoch + 1
                 record = {"epoch": epochs_before + epoch + 1}
