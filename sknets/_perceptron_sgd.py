@@ -319,7 +319,8 @@ class PerceptronSGD:
         best = np.full(n_outputs, -np.inf if early_stopping else np.inf)
         no_improvement = np.zeros(n_outputs, dtype=int)
         epochs_before = len(self.history_)
-        display = EpochTable() if self.verbose else None
+        display = (EpochTable(verbose=self.verbose, max_epochs=max_iter)
+                   if self.verbose else None)
         # On NumPy, skipping the update of a sample with no mistake saves work; on
         # a device, asking would synchronise with it at every sample: always update
         # there (a zero update leaves the weights exactly as they are).

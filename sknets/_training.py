@@ -138,7 +138,8 @@ class TrainingLoop:
         sample_idx = np.arange(n_samples)
         batches = list(gen_batches(n_samples, batch_size))
         tasks = FitTasks(self, None, None, None, 0) if tasks is None else tasks
-        display = EpochTable() if self.verbose else None
+        display = (EpochTable(verbose=self.verbose, max_epochs=self.max_iter)
+                   if self.verbose else None)
         self.stop_reason_ = None
         interrupted = diverged = False
 
@@ -369,7 +370,8 @@ class TrainingLoop:
         self.stop_reason_ = None
         self.best_epoch_ = None
 
-        display = EpochTable() if self.verbose else None
+        display = (EpochTable(verbose=self.verbose, max_epochs=self.max_iter)
+                   if self.verbose else None)
         self.history_ = []
         tic = time.perf_counter()
 

@@ -54,9 +54,18 @@ def test_digits_summary_epochs_and_accuracy(capsys):
     assert "Total params: 7,510" in out
     # printed before training (as Keras does), ahead of the epoch table
     assert out.index("Total params") < out.index("train_loss")
-    # One line per epoch with a validation score, then the test score and the time.
+    # Rows with a validation score at a readable cadence (every epoch up to
+    # 10, then every 5th of 100, each new best and the last), then the test
+    # score and the time.
     assert "valid_score" in out
-    assert epoch_numbers(out) == list(range(1, 101))
+    assert "lr: the step size of the epoch" in out and "+: the best value so far" in out
+    epochs = epoch_numbers(out)
+    assert epochs[:10] == list(range(1, 11)) and epochs[-1] == 100
+    assert epochs == sorted(set(epochs)) and 20 <= len(epochs) < 100
+    rows = {int(line.split()[0]): line for line in out.splitlines()
+            if re.match(r"^\s*\d+\s+\d+\.\d+", line)}
+    for epoch in epochs[10:-1]:   # off the cadence: a new best validation score
+        assert epoch % 5 == 0 or rows[epoch].split()[3].endswith("+"), rows[epoch]
     assert printed_score(out) >= 0.93
     assert re.search(r"^Total time: \d+\.\d+ s", out, flags=re.M)
 
@@ -65,8 +74,8 @@ def test_patience_stops_early(capsys):
     assert main(["--epochs", "200", "--patience", "2", "--hidden-layer-sizes", "16"]) == 0
     out = capsys.readouterr().out
     epochs = epoch_numbers(out)
-    assert epochs == list(range(1, len(epochs) + 1))
-    assert 3 <= len(epochs) < 200
+    assert epochs[:3] == [1, 2, 3] and epochs == sorted(set(epochs))
+    assert 3 <= epochs[-1] < 200
     assert "Dense(16)" in out
 
 
