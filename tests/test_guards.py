@@ -311,3 +311,25 @@ def test_continuous_y_says_continuous_in_every_classifier(name, iris):
     assert "array(" not in str(info.value)
     with pytest.raises(ValueError, match="Unknown label type: continuous"):
         ESTIMATORS[name](random_state=0).partial_fit(X, y, classes=[0, 1])
+
+
+def test_readme_errors_table_matches_the_messages(iris):
+    """The README's table of what bad input gets quotes the real messages."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Errors: what bad input gets")[1].split("\n## ")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    assert len(rows) >= 8
+    X, y = iris
+    quoted = {
+        "Unknown label type: continuous": lambda: MLPClassifierScratch().fit(X, X[:, 0]),
+        "y must hold numbers": lambda: MLPRegressorScratch().fit(X, np.array(["a"] * len(X))),
+        'dtype="float64"': lambda: MLPClassifierScratch(dtype="float32").fit(X * 1e39, y),
+        "Input X contains NaN": lambda: PerceptronClassifier().fit(np.full_like(X, np.nan), y),
+    }
+    for phrase, fit in quoted.items():
+        assert phrase in section, phrase
+        with pytest.raises(ValueError) as info:
+            fit()
+        assert phrase in str(info.value), (phrase, str(info.value))
