@@ -363,6 +363,7 @@ class TrainingLoop:
             return float(loss), grad
 
         theta0 = np.concatenate([to_numpy(p).ravel() for p in net.params]).astype(np.float64)
+        bound = training_loss_bound(self, Y, sample_weight)   # a final loss past it: diverged
         self.loss_curve_ = []
 
         last = {"x": theta0, "fun": np.nan}   # the last accepted iterate
@@ -415,7 +416,6 @@ class TrainingLoop:
             unpack(opt_res.x)
         if display is not None:
             display.print_message(f"Stopped after iteration {self.n_iter_}: {self.stop_reason_}")
-        bound = training_loss_bound(self, Y, sample_weight)
         if not (net.weights_finite() and self.loss_ <= bound):
             raise DivergenceError(f"{NON_FINITE_MESSAGE} L-BFGS: "
                                   f"{divergence_cause(self.loss_, True, bound)}. {scale_hint(X)}")

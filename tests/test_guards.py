@@ -103,7 +103,7 @@ def test_fit_refuses_values_beyond_the_compute_dtype(name, iris):
     assert not est.__sklearn_is_fitted__()   # refused before anything was built
     # partial_fit after a float32 fit, and the sparse path
     est = _fit(name, X.astype(np.float32), y)
-    if hasattr(est, "partial_fit") and name != "convnet":
+    if hasattr(est, "partial_fit"):
         extra = {"classes": np.unique(y)} if name == "perceptron" else {}
         with pytest.raises(ValueError, match="float32"):
             est.partial_fit(X_big, _target(name, y), **extra)
@@ -149,6 +149,19 @@ def test_one_huge_value_makes_the_networks_diverge_loudly(name, dtype, iris):
     assert "1e+30" in message and "StandardScaler" in message, message
     # the model left behind is the one from before the diverged epoch: finite
     assert all(np.isfinite(c).all() for c in est.coefs_ + est.intercepts_)
+
+
+def test_one_huge_value_with_lbfgs_diverges_loudly(iris):
+    """L-BFGS: the final loss is held to the same bound."""
+    X, y = iris
+    X = X.copy()
+    X[0, 0] = 1e30
+    reg = MLPRegressorScratch(solver="lbfgs", hidden_layer_sizes=(8,), max_iter=10,
+                              random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(DivergenceError, match=r"L-BFGS: .*meaningless.*1e\+30"):
+            reg.fit(X, y / 2)
 
 
 @pytest.mark.parametrize("name", ["mlp_classifier", "convnet"])
