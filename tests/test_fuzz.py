@@ -235,3 +235,78 @@ def test_fuzz(cls):
         _fuzz(cls, data, hyper)
 
     run()
+
+
+# -------------------------------------------------- predict-time fuzzing
+_FITTED = {}
+
+
+def _fitted(cls, dtype):
+    """A small model of ``cls`` fitted on 4 standardised features (cached)."""
+    key = (cls, dtype)
+    if key not in _FITTED:
+        rng = np.random.RandomState(0)
+        X = rng.randn(40, 4)
+        y = X[:, 0] if is_regressor(cls()) else (X[:, 0] > 0).astype(int) + (X[:, 1] > 1)
+        small = {k: v for k, v in dict(max_iter=3, hidden_layer_sizes=(4,), conv_filters=(2,),
+                                       layers=[Dense(3), Activation("tanh")],
+                                       random_state=0, dtype=dtype).items()
+                 if k in cls().get_params()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _FITTED[key] = cls(**small).fit(X, y)
+    return _FITTED[key]
+
+
+@st.composite
+def predict_inputs(draw):
+    """X for a model fitted on 4 features: any dtype, extreme values, 0-20 rows,
+    now and then the wrong number of features."""
+    n = draw(st.integers(0, 20))
+    p = draw(st.sampled_from([4] * 6 + [0, 3, 5]))
+    kind = draw(st.sampled_from(["float64", "float32", "float16", "int64", "uint8", "bool",
+                                 "object", "sparse"]))
+    scale = draw(st.sampled_from([1.0, 1e-310, 1e-30, 1e6, 1e30, 1e38, 1e300]))
+    special = draw(st.sampled_from([None] * 5 + [np.nan, np.inf, -np.inf]))
+    rng = np.random.RandomState(draw(st.integers(0, 2**16)))
+    X = rng.randn(n, p) * scale
+    if special is not None and X.size:
+        X[rng.randint(n), rng.randint(p)] = special
+    with np.errstate(all="ignore"):
+        if kind in ("int64", "uint8"):
+            X = np.nan_to_num(X, nan=0, posinf=1e9, neginf=-1e9).clip(-1e9, 1e9).astype(kind)
+        elif kind == "bool":
+            X = X > 0
+        elif kind == "object":
+            X = X.astype(object)
+        elif kind == "sparse":
+            X = sp.csr_matrix(X)
+        else:
+            X = X.astype(kind)
+    return X
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_fuzz_predict(cls, dtype):
+    """Fitted models, fuzzed inputs: finite outputs of the right shape and
+    dtype, or a ValueError naming X (beyond the dtype, NaN, shape...)."""
+    est = _fitted(cls, dtype)
+
+    @settings(max_examples=MAX_EXAMPLES // 3, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(X=predict_inputs())
+    def run(X):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                y_like = np.zeros(X.shape[0]) if is_regressor(est) else est.classes_[:1]
+                _check_outputs(est, X, np.resize(y_like, X.shape[0]) if is_regressor(est)
+                               else est.classes_)
+            except AssertionError:
+                raise
+            except Exception as exc:   # noqa: BLE001 - the type is what is checked
+                _check_error(exc, {}, None)
+                assert re.search(r"\bX\b|feature|sample", str(exc)), str(exc)
+
+    run()
