@@ -5,8 +5,9 @@
   compute dtype's range (e.g. ``1e39`` computed in float32) becomes ``inf``
   in the cast. Every ``fit``, ``partial_fit`` and predict-like method calls
   this once per call on the validated input.
-- :func:`loss_bound`: the training loss past which a model is meaningless
-  (the stochastic loop treats it as divergence).
+- :func:`loss_bound` / :func:`training_loss_bound`: the training loss past
+  which a model is meaningless (both training loops treat it as divergence;
+  :func:`divergence_cause` and :func:`scale_hint` word their messages).
 - :func:`check_finite_output`: what a predict-like method returns is finite.
 """
 
@@ -14,8 +15,8 @@ import array_api_compat
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["check_input_range", "max_abs", "loss_bound", "check_finite_output",
-           "LOSS_BOUND_FACTOR"]
+__all__ = ["check_input_range", "max_abs", "loss_bound", "training_loss_bound",
+           "divergence_cause", "scale_hint", "check_finite_output", "LOSS_BOUND_FACTOR"]
 
 #: How many times the loss of the all-zero-logits model (plus the initial
 #: penalty, at least 1) the training loss may reach before the model is taken
@@ -26,7 +27,8 @@ __all__ = ["check_input_range", "max_abs", "loss_bound", "check_finite_output",
 #: breast cancer unscaled 23, features of order 1e6 with Adam 2e4 for a
 #: classifier and 2e9 for a regressor against a bound of 1e12), while one
 #: value of 1e30 in X gives a loss of 1e25 or more (its logits are of order
-#: 1e29). A tighter factor (e.g. 1e4) trips on such unscaled data, which
+#: 1e29; unless the network ignores it, e.g. ReLUs off for that sample, and
+#: then nothing blew up). A tighter factor (e.g. 1e4) trips on such unscaled data, which
 #: scikit-learn trains on.
 LOSS_BOUND_FACTOR = 1e12
 
