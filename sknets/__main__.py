@@ -4,8 +4,9 @@ Run ``python -m sknets`` (or the ``sknets`` console script) to train
 :class:`~sknets.MLPClassifierScratch` on scikit-learn's bundled digits and
 print the model summary, a table of epochs (train loss, validation score,
 seconds; ``verbose=1``'s cadence: the first 10, then one in ``ceil(epochs /
-20)``, every new best and the last), the test accuracy and the total time. The features are passed as
-float32 (``--dtype``), so the estimator computes in float32.
+20)``, every new best and the last), the test accuracy and the total time.
+The features are passed as float32 (``--dtype``), so the estimator computes
+in float32.
 ``python -m sknets --help`` lists the options: the estimator, the dataset (a
 bundled one, ``xor``, ``mnist`` from OpenML, or a CSV/NPZ file such as
 ``path/to/mnist10k.npz``, loaded by :mod:`sknets._main_data`),

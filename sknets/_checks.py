@@ -159,7 +159,8 @@ def training_loss_bound(est, Y, sample_weight):
             for k in layer.penalized:
                 if k in layer.params:
                     flat = xp.reshape(layer.params[k], (-1,))
-                    total = xp.vecdot(flat, flat) if total is None else total + xp.vecdot(flat, flat)
+                    square = xp.vecdot(flat, flat)
+                    total = square if total is None else total + square
         if total is not None:
             penalty = 0.5 * alpha * float(total) / n
     return loss_bound(est._loss, Y, sample_weight, penalty)

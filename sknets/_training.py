@@ -138,8 +138,8 @@ class TrainingLoop:
         sample_idx = np.arange(n_samples)
         batches = list(gen_batches(n_samples, batch_size))
         tasks = FitTasks(self, None, None, None, 0) if tasks is None else tasks
-        display = (EpochTable(verbose=self.verbose, max_epochs=self.max_iter)
-                   if self.verbose else None)
+        max_epochs = 1 if incremental else self.max_iter
+        display = EpochTable(verbose=self.verbose, max_epochs=max_epochs) if self.verbose else None
         self.stop_reason_ = None
         interrupted = diverged = False
 

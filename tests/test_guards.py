@@ -282,9 +282,11 @@ def test_no_nan_from_finite_in_range_input_fake_cupy():
             X_test = np.vstack([X[:5], np.full((1, 4), big), np.full((1, 4), -1e6)]).astype(dtype)
             for cls in (sknets.PerceptronClassifier, sknets.MLPClassifierScratch,
                         sknets.MLPRegressorScratch, sknets.ConvNetClassifier):
-                kw = dict(image_shape=(2, 2, 1), conv_filters=(2,)) if cls is sknets.ConvNetClassifier else {}
+                conv = cls is sknets.ConvNetClassifier
+                kw = dict(image_shape=(2, 2, 1), conv_filters=(2,)) if conv else {}
                 target = y / 2 if cls is sknets.MLPRegressorScratch else y
-                est = cls(backend="cupy", max_iter=5, random_state=0, **kw).fit(X.astype(dtype), target)
+                est = cls(backend="cupy", max_iter=5, random_state=0, **kw)
+                est.fit(X.astype(dtype), target)
                 for method in ("predict", "predict_proba", "decision_function", "transform"):
                     if not hasattr(est, method):
                         continue
