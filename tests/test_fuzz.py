@@ -64,7 +64,7 @@ ESTIMATORS = [PerceptronClassifier, MLPClassifierScratch, MLPRegressorScratch,
 
 #: words one of which an error message must contain: it names the input or a parameter.
 NAMES = ("X", "y", "sample", "feature", "class", "label", "target", "dtype", "image",
-         "input", "array", "validation", "batch", "split", "solver", "data", "parameter")
+         "parameter")
 
 
 def _interval_strategy(c):
