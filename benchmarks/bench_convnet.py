@@ -30,7 +30,7 @@ PyTorch is optional: without it only sknets runs.
 
 Usage::
 
-    python benchmarks/bench_convnet.py /work/shared/data/mnist10k.npz --repeats 3
+    python benchmarks/bench_convnet.py path/to/mnist10k.npz --repeats 3
 """
 
 import argparse

@@ -34,8 +34,8 @@ subset (no timing meaning).
 
 Usage::
 
-    python benchmarks/bench_gpu.py /work/shared/data/mnist10k.npz
-    SKNETS_MNIST=/path/mnist10k.npz python benchmarks/bench_gpu.py --epochs 5
+    python benchmarks/bench_gpu.py path/to/mnist10k.npz
+    SKNETS_MNIST=path/to/mnist10k.npz python benchmarks/bench_gpu.py --epochs 5
 """
 
 import argparse

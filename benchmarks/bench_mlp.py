@@ -29,8 +29,8 @@ it, scikit-learn's ``load_digits`` (X/16, 25% stratified test split).
 
 Usage::
 
-    python benchmarks/bench_mlp.py /work/shared/data/mnist10k.npz --repeats 3
-    SKNETS_MNIST=/path/mnist10k.npz python benchmarks/bench_mlp.py --no-float64
+    python benchmarks/bench_mlp.py path/to/mnist10k.npz --repeats 3
+    SKNETS_MNIST=path/to/mnist10k.npz python benchmarks/bench_mlp.py --no-float64
 """
 
 import argparse

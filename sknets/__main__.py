@@ -2,11 +2,14 @@
 
 Run ``python -m sknets`` (or the ``sknets`` console script) to train
 :class:`~sknets.MLPClassifierScratch` on scikit-learn's bundled digits and
-print the model summary, one line per epoch (train loss, validation score,
-seconds), the test accuracy and the total time. The features are passed as
-float32 (``--dtype``), so the estimator computes in float32.
+print the model summary, a table of epochs (train loss, validation score,
+seconds; ``verbose=1``'s cadence: the first 10, then one in ``ceil(epochs /
+20)``, every new best and the last), the test accuracy and the total time.
+The features are passed as float32 (``--dtype``), so the estimator computes
+in float32.
 ``python -m sknets --help`` lists the options: the estimator, the dataset (a
-bundled one, ``xor``, or a CSV/NPZ file, loaded by :mod:`sknets._main_data`),
+bundled one, ``xor``, ``mnist`` from OpenML, or a CSV/NPZ file such as
+``path/to/mnist10k.npz``, loaded by :mod:`sknets._main_data`),
 epochs, backend, hidden layers and saving the fitted model.
 
 Exit codes: 0 on success, 2 on a bad argument or unreadable dataset (one
@@ -190,15 +193,18 @@ class _Parser(argparse.ArgumentParser):
 def build_parser():
     p = _Parser(
         prog="sknets",
-        description="Train an sknets estimator on a dataset: model summary, one line per "
-                    "epoch, test accuracy (R^2 for regression) and total time.")
+        description="Train an sknets estimator on a dataset: model summary, a table of "
+                    "epochs (the first 10, then a cadence, new bests and the last), test "
+                    "accuracy (R^2 for regression) and total time.")
     p.add_argument("--model", choices=list(MODELS), default="mlp",
                    help="estimator: MLPClassifierScratch (MLPRegressorScratch for "
                         "continuous targets), PerceptronClassifier or ConvNetClassifier "
                         "(default: %(default)s)")
     p.add_argument("--dataset", default="digits",
                    help="digits, iris, wine, breast_cancer, diabetes (regression), xor, "
-                        "or a path to a .csv or .npz file (default: %(default)s)")
+                        "mnist (70,000 digits from OpenML, cached in scikit-learn's data "
+                        "home), or a path to a .csv or .npz file, e.g. "
+                        "path/to/mnist10k.npz (default: %(default)s)")
     p.add_argument("--label-column", default=None,
                    help="CSV: name or index of the label column (default: the last); "
                         "NPZ: key of the labels (default: y; features under X)")

@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from ._checks import check_finite_output, check_input_range
 from ._dispatch import (_to_numpy_tree, dispatch_backend, float_dtype_name, host_copy,
                         to_namespace)
 from ._training import STOCHASTIC_SOLVERS, TrainingLoop
@@ -118,6 +119,10 @@ class BaseNetwork(TrainingLoop, CallbackSupportMixin, BaseEstimator,
             return fitted
         return np.dtype(np.float64 if self.dtype is None else self.dtype)
 
+    def _new_fit_dtype(self, X):
+        """The compute dtype a new fit on validated ``X`` will use."""
+        return np.dtype(float_dtype_name(X) if self.dtype is None else self.dtype)
+
     def _resolve_dtype(self, X):
         """Set the compute dtype of a new fit from validated ``X``.
 
@@ -125,7 +130,7 @@ class BaseNetwork(TrainingLoop, CallbackSupportMixin, BaseEstimator,
         (float32 stays float32; validation has turned everything else into
         float64), as scikit-learn's estimators do.
         """
-        self._fit_dtype = np.dtype(float_dtype_name(X) if self.dtype is None else self.dtype)
+        self._fit_dtype = self._new_fit_dtype(X)
         return self._fit_dtype
 
     def _select_backend(self, X=None):
@@ -206,6 +211,8 @@ class BaseNetwork(TrainingLoop, CallbackSupportMixin, BaseEstimator,
         # Fitted attributes follow X's namespace under array-API dispatch, else NumPy.
         self._attribute_backend = dispatch_backend(X)
         self._random_state = check_random_state(self.random_state)
+        # e.g. 1e39 computed in float32: refused before anything is built
+        check_input_range(X, self._new_fit_dtype(X) if first_pass else self._compute_dtype())
         if first_pass:
             self._resolve_dtype(X)
             self._initialize(X, Y, backend)
@@ -267,7 +274,10 @@ class BaseNetwork(TrainingLoop, CallbackSupportMixin, BaseEstimator,
         """``fn(xp, logits)`` (default: the output activation) as NumPy, in batches.
 
         ``layers``: run only these (e.g. all but the output layer), in order.
+        Raises ``ValueError`` for ``X`` beyond the compute dtype's range, and
+        for a non-finite result (activations that overflowed).
         """
+        check_input_range(X, self._compute_dtype())
         backend = self._predict_backend(X)
         self._place(backend)
         xp = backend.xp
@@ -283,6 +293,7 @@ class BaseNetwork(TrainingLoop, CallbackSupportMixin, BaseEstimator,
                 for layer in layers:
                     z = layer.forward(z)
             outs.append(backend.to_numpy(fn(xp, z)))
+            check_finite_output(outs[-1], X, dtype)
         return np.concatenate(outs, axis=0) if len(outs) > 1 else outs[0]
 
     # --------------------------------------------------------------- fitted

@@ -19,7 +19,8 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.multiclass import (_check_partial_fit_first_call, check_classification_targets,
+                                      type_of_target, unique_labels)
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._dispatch import accepts_cupy, returns_input_namespace, validation_dtypes
@@ -44,6 +45,7 @@ class NetworkClassifierMixin(ClassifierMixin):
         y = to_numpy(y)  # labels are encoded on the host
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        check_classification_targets(y)   # "Unknown label type: continuous..."
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
@@ -104,6 +106,8 @@ class NetworkClassifierMixin(ClassifierMixin):
         self : object
         """
         classes = None if classes is None else to_numpy(classes)   # e.g. a CuPy array
+        if not hasattr(self, "classes_"):
+            check_classification_targets(to_numpy(y))
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(to_numpy(y)).startswith("multilabel"):

@@ -58,7 +58,11 @@ _TRAINING_PARAMS_DOC = """
         Improvement below which an epoch counts as no progress.
 
     verbose : bool or int, default=False
-        Print a table row per epoch (epoch, losses, score, learning rate, seconds).
+        Print a table of epochs (epoch, losses, score, learning rate, seconds)
+        under a legend of its columns: with 1 (or True) every epoch of a fit
+        of up to 20 epochs, else the first 10, one every ``ceil(max_iter /
+        20)``, each new best validation score and the last; with 2 or more
+        every epoch.
 
     warm_start : bool, default=False
         Continue from the previous fit's weights.

@@ -68,7 +68,8 @@ def load_dataset(name, label_column=None, random_state=0):
     ----------
     name : str
         ``"digits"``, ``"iris"``, ``"wine"``, ``"breast_cancer"``,
-        ``"diabetes"``, ``"xor"``, or a path to a ``.csv`` or ``.npz`` file.
+        ``"diabetes"``, ``"xor"``, ``"mnist"`` (:func:`load_mnist`), or a path
+        to a ``.csv`` or ``.npz`` file.
     label_column : str or None
         CSV: the label column's name (needs a header) or index (negative
         counts from the end); default the last column. NPZ: the key of the
@@ -84,7 +85,8 @@ def load_dataset(name, label_column=None, random_state=0):
     Raises
     ------
     UsageError
-        Unknown name, missing or unreadable file, bad label column.
+        Unknown name, missing or unreadable file, bad label column, MNIST
+        out of reach.
     """
     if name in BUNDLED:
         X, y = BUNDLED[name](return_X_y=True)
@@ -93,9 +95,11 @@ def load_dataset(name, label_column=None, random_state=0):
         return Dataset(name, X, y, task="regression" if name == "diabetes" else None)
     if name == "xor":
         return Dataset(name, *make_xor(random_state=random_state))
+    if name == "mnist":
+        return load_mnist()
     ext = os.path.splitext(name)[1].lower()
     if ext not in (".csv", ".npz"):
-        known = ", ".join([*BUNDLED, "xor"])
+        known = ", ".join([*BUNDLED, "xor", "mnist"])
         raise UsageError(f"unknown dataset {name!r}: use one of {known}, or a .csv or .npz path")
     if not os.path.isfile(name):
         raise UsageError(f"no such file: {name}")
@@ -110,6 +114,34 @@ def load_dataset(name, label_column=None, random_state=0):
         X, scaling = X / 255.0, "X/255"
     X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     return Dataset(os.path.basename(name), X, y, scaling)
+
+
+def load_mnist():
+    """MNIST's 70,000 digits through ``sklearn.datasets.fetch_openml("mnist_784")``.
+
+    Downloaded once from OpenML and cached in scikit-learn's data home
+    (``sklearn.datasets.get_data_home()``, ``$SCIKIT_LEARN_DATA``); the pixels
+    are divided by 255.
+
+    Raises
+    ------
+    UsageError
+        When OpenML cannot be reached and nothing is cached (offline): one
+        line that says so and how to pass a local ``.npz`` instead.
+    """
+    try:
+        X, y = sk_datasets.fetch_openml("mnist_784", version=1, return_X_y=True,
+                                        as_frame=False, parser="auto")
+    except Exception as exc:   # URLError/OSError offline, OpenML's own errors
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        raise UsageError(
+            f"mnist: cannot fetch mnist_784 from OpenML and it is not cached in "
+            f"{sk_datasets.get_data_home()} ({reason}); offline, pass a local file: "
+            "--dataset path/to/mnist10k.npz (arrays X, uint8 n x 784, and y)"
+        ) from None
+    X = np.asarray(X, dtype=np.float64) / 255.0
+    y = np.asarray(y).astype(np.int64)
+    return Dataset("mnist", X, y, scaling="X/255")
 
 
 def _load_npz(path, label_key):

@@ -45,6 +45,7 @@ from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.validation import _check_sample_weight
 
+from ._checks import check_input_range, max_abs
 from ._display import EpochTable
 from ._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
 from ._dispatch import dispatch_backend, host_copy, take_rows
@@ -117,6 +118,7 @@ class PerceptronSGD:
         backend = self._select_backend(X)
         # Fitted attributes follow X's namespace under array-API dispatch, else NumPy.
         self._attribute_backend = dispatch_backend(X)
+        check_input_range(X, self._new_fit_dtype(X) if allocate else self._compute_dtype())
         if allocate:
             self._resolve_dtype(X)
             self._allocate(n_features, n_outputs, backend, coef_init, intercept_init,
@@ -309,6 +311,7 @@ class PerceptronSGD:
             q = xp.zeros_like(dense.params["W"])
             u = xp.zeros_like(Y_dev[0:1, :])
 
+        x_max = max_abs(X)   # for the logits' bound checked after each epoch
         perm = _sgd_shuffle_permutation(n_samples, seed) if self.shuffle else None
         order = np.arange(n_samples)
         active = np.ones(n_outputs, dtype=bool)
@@ -316,7 +319,8 @@ class PerceptronSGD:
         best = np.full(n_outputs, -np.inf if early_stopping else np.inf)
         no_improvement = np.zeros(n_outputs, dtype=int)
         epochs_before = len(self.history_)
-        display = EpochTable() if self.verbose else None
+        display = (EpochTable(verbose=self.verbose, max_epochs=max_iter)
+                   if self.verbose else None)
         # On NumPy, skipping the update of a sample with no mistake saves work; on
         # a device, asking would synchronise with it at every sample: always update
         # there (a zero update leaves the weights exactly as they are).
@@ -384,16 +388,24 @@ class PerceptronSGD:
                     tasks.batch_end(chunk_ctx)
                     interrupt.check()   # Ctrl-C: stop after this chunk, weights consistent
 
-                # the epoch's objective and the finite-weights flag: one read-back
-                objective, weights_ok = read_back(xp, objective, net.finite_flag())
-                if not weights_ok:
+                # the epoch's objective and the flag "weights finite, and no logit
+                # w @ x + b can overflow" (|z| <= sum|w| max|x| + |b|): one read-back
+                with np.errstate(over="ignore", invalid="ignore"):
+                    z_max = xp.max(xp.sum(xp.abs(dense.params["W"]), axis=0) * x_max
+                                   + xp.abs(dense.params["b"]))
+                ok = xp.logical_and(net.finite_flag(), xp.isfinite(z_max))
+                objective, weights_ok = read_back(xp, objective, ok)
+                if not (weights_ok and np.isfinite(objective).all()):
+                    what = ("weights" if not net.weights_finite() else
+                            "bound on the logits w @ x + b (they can overflow)")
                     net.set_weights(snapshot)
                     self._sync_fitted_attributes()
                     raise DivergenceError(
                         f"Floating-point under-/overflow occurred at epoch #{epoch + 1}: the "
-                        "weights became non-finite and were restored to those before this "
-                        "epoch. Scaling input data with StandardScaler or MinMaxScaler, or a "
-                        "smaller eta0, might help."
+                        f"{what} became non-finite in {np.dtype(dtype).name}; the weights "
+                        "were restored to those before this epoch. Scaling input data with "
+                        "StandardScaler or MinMaxScaler (the largest absolute value of X is "
+                        f"{x_max:.3g}), a smaller eta0, or dtype=\"float64\" might help."
                     )
                 n_iter_problem[active] = epoch + 1
                 record = {"epoch": epochs_before + epoch + 1}

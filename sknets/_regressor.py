@@ -39,6 +39,14 @@ class NetworkRegressorMixin(RegressorMixin):
     def _validate_input(self, X, y, incremental, reset):
         X, y = self._validate_X_y(X, y, reset)
         y = to_numpy(y)  # targets are handled on the host
+        if y.dtype.kind in "OUS":   # y_numeric converts objects only, not strings
+            try:
+                y = y.astype(np.float64)
+            except ValueError as exc:   # NumPy's "could not convert string to float: 'cat'"
+                raise ValueError(
+                    f"y must hold numbers (the targets of a regressor): {exc}. For class "
+                    "labels, use a classifier."
+                ) from None
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):

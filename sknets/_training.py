@@ -27,6 +27,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches, shuffle
 from sklearn.utils.optimize import _check_optimize_result
 
+from ._checks import divergence_cause, scale_hint, training_loss_bound
 from ._display import EpochTable, mark_best
 from ._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
 from ._dispatch import take_rows
@@ -126,6 +127,7 @@ class TrainingLoop:
             X_val = y_val = None
 
         n_samples = X_train.shape[0]
+        bound = training_loss_bound(self, Y_train, sw_train)   # a loss past it: diverged
         batch_size = self._batch_size(n_samples)
         sparse_X = sp.issparse(X_train)
         X_dev = X_train if sparse_X else backend.asarray(X_train, dtype=dtype)
@@ -136,7 +138,8 @@ class TrainingLoop:
         sample_idx = np.arange(n_samples)
         batches = list(gen_batches(n_samples, batch_size))
         tasks = FitTasks(self, None, None, None, 0) if tasks is None else tasks
-        display = EpochTable() if self.verbose else None
+        max_epochs = 1 if incremental else self.max_iter
+        display = EpochTable(verbose=self.verbose, max_epochs=max_epochs) if self.verbose else None
         self.stop_reason_ = None
         interrupted = diverged = False
 
@@ -181,9 +184,10 @@ class TrainingLoop:
                 # device-to-host copy).
                 loss_sum, weights_ok = read_back(xp, accumulated, net.finite_flag())
                 self.loss_ = loss_sum / n_samples
-                if not (np.isfinite(self.loss_) and weights_ok):
+                if not (np.isfinite(self.loss_) and weights_ok and self.loss_ <= bound):
                     net.set_weights(snapshot)
-                    diverged = self._diverged(weights_ok, early_stopping, display, tic)
+                    diverged = self._diverged(divergence_cause(self.loss_, weights_ok, bound),
+                                              early_stopping, display, tic, X_train)
                     break
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
@@ -239,12 +243,13 @@ class TrainingLoop:
         if diverged:
             warnings.warn(
                 f"Training {self.stop_reason_[0].lower()}{self.stop_reason_[1:]} Stopped "
-                f"and restored the best weights, from epoch {self.best_epoch_}. Lower "
-                "learning_rate_init, or scale the input (e.g. StandardScaler).",
+                f"and restored the best weights, from epoch {self.best_epoch_}. "
+                + scale_hint(X_train),
                 ConvergenceWarning, stacklevel=4)
 
-    def _diverged(self, weights_ok, early_stopping, display, tic):
-        """The epoch just run made the loss or the weights non-finite.
+    def _diverged(self, what, early_stopping, display, tic, X):
+        """The epoch just run made the loss or the weights non-finite, or the
+        loss meaningless (``what`` says which; ``X``: for the message).
 
         Its weights are already replaced by those before it. Without early
         stopping (or before any finite validation score) raise
@@ -253,16 +258,13 @@ class TrainingLoop:
         (restored by the caller), but stop here, with a warning (scikit-learn
         trains on through ``nan`` epochs).
         """
-        what = (f"the loss became {self.loss_}" if not np.isfinite(self.loss_)
-                else "the weights became non-finite")
         learning_rate = self._optimizer.learning_rate
         self._optimizer = None   # its state (moments, velocities) is spoiled too
         if not (early_stopping and self._best_weights is not None):
             self._sync_fitted_attributes()
             raise DivergenceError(
                 f"{NON_FINITE_MESSAGE} Training diverged at epoch {self.n_iter_}: {what}. "
-                "The weights were restored to those before this epoch. Lower "
-                "learning_rate_init, or scale the input (e.g. StandardScaler)."
+                "The weights were restored to those before this epoch. " + scale_hint(X)
             )
         self.loss_curve_.append(self.loss_)
         self.validation_scores_.append(np.nan)
@@ -361,6 +363,7 @@ class TrainingLoop:
             return float(loss), grad
 
         theta0 = np.concatenate([to_numpy(p).ravel() for p in net.params]).astype(np.float64)
+        bound = training_loss_bound(self, Y, sample_weight)   # a final loss past it: diverged
         self.loss_curve_ = []
 
         last = {"x": theta0, "fun": np.nan}   # the last accepted iterate
@@ -368,7 +371,8 @@ class TrainingLoop:
         self.stop_reason_ = None
         self.best_epoch_ = None
 
-        display = EpochTable() if self.verbose else None
+        display = (EpochTable(verbose=self.verbose, max_epochs=self.max_iter)
+                   if self.verbose else None)
         self.history_ = []
         tic = time.perf_counter()
 
@@ -412,5 +416,6 @@ class TrainingLoop:
             unpack(opt_res.x)
         if display is not None:
             display.print_message(f"Stopped after iteration {self.n_iter_}: {self.stop_reason_}")
-        if not net.weights_finite():
-            raise DivergenceError(NON_FINITE_MESSAGE)
+        if not (net.weights_finite() and self.loss_ <= bound):
+            raise DivergenceError(f"{NON_FINITE_MESSAGE} L-BFGS: "
+                                  f"{divergence_cause(self.loss_, True, bound)}. {scale_hint(X)}")

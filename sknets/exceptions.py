@@ -2,8 +2,12 @@
 
 
 class DivergenceError(ValueError, ArithmeticError):
-    """Training diverged: the loss became NaN or infinite.
+    """Training diverged: the loss or the weights became NaN or infinite, or
+    the loss passed a bound past which the model is meaningless
+    (``sknets._checks.LOSS_BOUND_FACTOR`` times the loss of predicting zero
+    logits, e.g. from one value of 1e30 in ``X``).
 
     The estimator's weights are restored to those before the diverging epoch;
-    lower ``learning_rate_init`` or scale the input (e.g. ``StandardScaler``).
+    scale the input (e.g. ``StandardScaler``; the message gives its largest
+    absolute value) or lower ``learning_rate_init``.
     """

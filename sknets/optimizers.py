@@ -109,7 +109,11 @@ class SGD(BaseOptimizer):
 
     def iteration_ends(self, time_step):
         if self.lr_schedule == "invscaling":
-            self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+            try:
+                self.learning_rate = (float(self.learning_rate_init)
+                                      / (time_step + 1) ** self.power_t)
+            except OverflowError:   # (t + 1) ** power_t beyond a float: no step left
+                self.learning_rate = 0.0
 
     def trigger_stopping(self, msg, verbose):
         if self.lr_schedule != "adaptive":

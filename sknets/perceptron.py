@@ -103,8 +103,11 @@ class PerceptronClassifier(PerceptronSGD, ClassifierMixin, BaseNetwork):
         Whether to shuffle the training data before each epoch.
 
     verbose : int, default=0
-        Print one line per epoch (epoch, train loss, validation loss and
-        score with early stopping, learning rate, seconds).
+        Print a table of epochs (epoch, train loss, validation loss and
+        score with early stopping, learning rate, seconds): with 1 every
+        epoch of a fit of up to 20 epochs, else the first 10, one every
+        ``ceil(max_iter / 20)``, each new best validation score and the
+        last; with 2 or more every epoch.
 
     eta0 : float, default=1.0
         Constant by which the updates are multiplied (the learning rate).

@@ -16,6 +16,21 @@ from sknets._display import EpochTable, mark_best
 ROW = re.compile(r"^\s+\d+(\s+-?\d+\.\d+[+ ]?){1,3}\s+[\d.e+-]+\s+\d+\.\d+\s*$")
 
 
+LEGEND = ("valid_loss, valid_score:", "lr:", "+:", "rows:")
+
+
+def _is_legend(line):
+    return line.startswith(LEGEND)
+
+
+def _table(out):
+    """The printed lines from the header on (the legend lines come first)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if not _is_legend(line))
+    assert all(_is_legend(line) for line in lines[:start])
+    return lines[start:]
+
+
 @pytest.fixture(scope="module")
 def digits():
     X, y = load_digits(return_X_y=True)
@@ -39,7 +54,7 @@ def test_verbose_zero_prints_nothing(digits, capsys):
 def test_table_rows_match_history(digits, capsys):
     X, y = digits
     clf = _fit(X, y, verbose=1, early_stopping=True, n_iter_no_change=50)
-    lines = capsys.readouterr().out.splitlines()
+    lines = _table(capsys.readouterr().out)
     header = lines[0].split()
     assert header == ["epoch", "train_loss", "valid_loss", "valid_score", "lr", "dur"]
     assert set(lines[1]) <= {"-", " "}
@@ -96,7 +111,7 @@ def test_stop_reason_without_validation(digits, capsys):
     assert clf.n_iter_ == 2 + 2
     assert clf.stop_reason_.startswith("Training loss did not improve")
     assert clf.best_epoch_ == int(np.argmin(clf.loss_curve_)) + 1
-    out = capsys.readouterr().out.splitlines()
+    out = _table(capsys.readouterr().out)
     assert out[0].split() == ["epoch", "train_loss", "lr", "dur"]
     assert out[-1] == "Stopped after epoch 4: " + clf.stop_reason_
 
@@ -112,7 +127,7 @@ def test_parallel_grid_search_rows_not_garbled(digits, capsys):
     header = "epoch train_loss lr dur".split()
     n_rows = 0
     for line in lines:
-        if line.split() == header or set(line) <= {"-", " "}:
+        if line.split() == header or set(line) <= {"-", " "} or _is_legend(line):
             continue
         if line.startswith("Stopped after epoch"):
             continue
@@ -141,7 +156,7 @@ def test_epoch_table_one_write_per_row():
         history.append(rec)
         table.print_epoch(rec)
     assert len(stream.writes) == 3 and stream.flushes == 3
-    assert stream.writes[0].count("\n") == 3            # header, rule, first row
+    assert stream.writes[0].count("\n") == 2 + 3        # legend (2 lines), header, rule, row
     assert all(w.count("\n") == 1 for w in stream.writes[1:])
     assert [h["train_loss_best"] for h in history] == [True, True, False]
     assert "0.5000+" in stream.writes[1] and "0.7000+" not in stream.writes[2]
@@ -196,3 +211,51 @@ def test_lbfgs_has_a_row_and_a_record_per_iteration(digits, capsys):
     assert all(h["train_loss_best"] for h in clf.history_)
     _fit(X, y, solver="lbfgs", max_iter=5, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+# ------------------------------------------------------- legend and cadence
+def test_legend_explains_lr_and_the_best_mark(digits, capsys):
+    """Before: ``lr`` rose from 0.00016 toward 0.00087 with
+    learning_rate_init=0.001, unexplained, and ``+`` had no legend."""
+    X, y = digits
+    clf = _fit(X, y, verbose=1, early_stopping=True, n_iter_no_change=50, max_iter=5)
+    out = capsys.readouterr().out
+    legend = out.split("\n    epoch")[0]
+    assert "lr: the step size of the epoch" in legend
+    assert "learning_rate_init" in legend and "beta_1" in legend   # Adam's bias correction
+    assert "+: the best value so far" in legend
+    assert "valid_score" in legend and "rows:" not in legend      # a short fit: every row
+    # the lr column is that step: below learning_rate_init, rising toward it
+    lrs = [h["learning_rate"] for h in clf.history_]
+    assert lrs == sorted(lrs) and lrs[-1] < clf.learning_rate_init
+
+
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_verbose_one_prints_a_cadence_verbose_two_every_epoch(digits, capsys, verbose):
+    """Before: the main job printed 200 near-identical rows."""
+    X, y = digits
+    clf = _fit(X[:300], y[:300], verbose=verbose, early_stopping=True, n_iter_no_change=100,
+               max_iter=60)
+    lines = _table(capsys.readouterr().out)
+    rows = [line for line in lines[2:-1]]
+    epochs = [int(line.split()[0]) for line in rows]
+    if verbose == 2:
+        assert epochs == list(range(1, 61))
+        return
+    every = 3   # ceil(60 / 20)
+    best = {h["epoch"] for h in clf.history_ if h["valid_score_best"]}
+    expected = [e for e in range(1, 61) if e <= 10 or e % every == 0 or e in best or e == 60]
+    assert epochs == expected
+    assert len(epochs) < 60
+    assert lines[-1].startswith("Stopped after epoch 60")
+
+
+def test_cadence_prints_the_last_epoch_when_stopping_early(digits, capsys):
+    X, y = digits
+    clf = _fit(X, y, verbose=1, tol=10.0, n_iter_no_change=12, max_iter=100)
+    lines = _table(capsys.readouterr().out)
+    epochs = [int(line.split()[0]) for line in lines[2:-1]]
+    # as scikit-learn: stops once more than n_iter_no_change epochs did not improve
+    assert epochs[-1] == clf.n_iter_ == 14
+    assert epochs[:10] == list(range(1, 11)) and 11 not in epochs   # every 5th after 10
+    assert lines[-1].startswith("Stopped after epoch 14")

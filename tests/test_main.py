@@ -54,9 +54,18 @@ def test_digits_summary_epochs_and_accuracy(capsys):
     assert "Total params: 7,510" in out
     # printed before training (as Keras does), ahead of the epoch table
     assert out.index("Total params") < out.index("train_loss")
-    # One line per epoch with a validation score, then the test score and the time.
+    # Rows with a validation score at a readable cadence (every epoch up to
+    # 10, then every 5th of 100, each new best and the last), then the test
+    # score and the time.
     assert "valid_score" in out
-    assert epoch_numbers(out) == list(range(1, 101))
+    assert "lr: the step size of the epoch" in out and "+: the best value so far" in out
+    epochs = epoch_numbers(out)
+    assert epochs[:10] == list(range(1, 11)) and epochs[-1] == 100
+    assert epochs == sorted(set(epochs)) and 20 <= len(epochs) < 100
+    rows = {int(line.split()[0]): line for line in out.splitlines()
+            if re.match(r"^\s*\d+\s+\d+\.\d+", line)}
+    for epoch in epochs[10:-1]:   # off the cadence: a new best validation score
+        assert epoch % 5 == 0 or rows[epoch].split()[3].endswith("+"), rows[epoch]
     assert printed_score(out) >= 0.93
     assert re.search(r"^Total time: \d+\.\d+ s", out, flags=re.M)
 
@@ -65,8 +74,8 @@ def test_patience_stops_early(capsys):
     assert main(["--epochs", "200", "--patience", "2", "--hidden-layer-sizes", "16"]) == 0
     out = capsys.readouterr().out
     epochs = epoch_numbers(out)
-    assert epochs == list(range(1, len(epochs) + 1))
-    assert 3 <= len(epochs) < 200
+    assert epochs[:3] == [1, 2, 3] and epochs == sorted(set(epochs))
+    assert 3 <= epochs[-1] < 200
     assert "Dense(16)" in out
 
 
@@ -219,3 +228,60 @@ def test_summary_before_training_is_the_fitted_network(argv, monkeypatch, capsys
     est = model[-1] if isinstance(model, Pipeline) else model
     table = est.summary(print_fn=None)
     assert table in out and out.index(table) < out.index("train_loss")
+
+
+# ------------------------------------------------------------------- MNIST
+def test_mnist_offline_is_a_one_line_error_naming_the_npz_fallback(monkeypatch, capsys):
+    """No network in tests: fetch_openml raises as it does offline."""
+    import urllib.error
+
+    import sklearn.datasets
+
+    calls = []
+
+    def offline(name, **kwargs):
+        calls.append(name)
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", offline)
+    assert main(["--dataset", "mnist", "--epochs", "1"]) == 2
+    line = one_line_error(capsys.readouterr().err)
+    assert calls == ["mnist_784"]
+    assert "mnist" in line and "OpenML" in line and "cached" in line
+    assert "--dataset path/to/mnist10k.npz" in line
+
+
+def test_mnist_is_fetched_from_openml_and_scaled(monkeypatch, capsys):
+    """The loader asks fetch_openml for mnist_784 (arrays), scales the
+    pixels by 1/255 and turns OpenML's string labels into ints."""
+    import sklearn.datasets
+
+    rng = np.random.RandomState(0)
+    pixels = rng.randint(0, 256, size=(120, 784)).astype(np.float64)
+    labels = np.array([str(d) for d in rng.randint(0, 10, size=120)], dtype=object)
+    seen = {}
+
+    def fake_fetch(name, **kwargs):
+        seen.update(kwargs, name=name)
+        return pixels, labels
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", fake_fetch)
+    data = load_dataset("mnist")
+    assert seen["name"] == "mnist_784" and seen["as_frame"] is False
+    assert data.X.shape == (120, 784) and data.X.max() <= 1.0
+    np.testing.assert_allclose(data.X, pixels / 255)
+    assert data.y.dtype.kind == "i" and data.task == "classification"
+    assert main(["--dataset", "mnist", "--epochs", "1", "--hidden-layer-sizes", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "on mnist: 120 samples, 784 features" in out and "X/255" in out
+
+
+def test_help_shows_a_placeholder_path_not_a_machine_path(capsys):
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    assert "path/to/mnist10k.npz" in " ".join(text.split())
+    assert "mnist" in text
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[1]
+    for path in [root / "README.md", *sorted((root / "benchmarks").glob("*.py"))]:
+        assert "/work/" not in path.read_text(), path
