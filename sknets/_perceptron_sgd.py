@@ -11,7 +11,8 @@ mini-batch training; scikit-learn's perceptron (its plain SGD) differs in
 ways that loop cannot express without changing it for everybody:
 
 - one update per sample, in an order drawn by scikit-learn's own xorshift
-  Fisher-Yates shuffle (reproduced here, so ``random_state`` gives the same
+  Fisher-Yates shuffle (reproduced in :mod:`sknets._sgd_draws`, so
+  ``random_state`` gives the same
   order as scikit-learn's);
 - each one-vs-rest problem stops on its own (its own loss history, its own
   validation score), so ``n_iter_`` is the maximum over problems;
@@ -40,8 +41,7 @@ import array_api_compat.numpy
 import numpy as np
 import scipy.sparse as sp
 from sklearn.metrics import accuracy_score
-from sklearn.model_selection import StratifiedShuffleSplit
-from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils import compute_class_weight
 from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.validation import _check_sample_weight
 
@@ -52,46 +52,12 @@ from ._dispatch import dispatch_backend, host_copy, take_rows
 from .backend import read_back, to_numpy
 from .callbacks import FitTasks, with_callbacks
 from .exceptions import DivergenceError
+from ._sgd_draws import sgd_shuffle_permutation, validation_split_and_seed
 from .network import Sequential
-
-#: scikit-learn's bound for the seeds it draws (``np.iinfo(np.int32).max``).
-_MAX_INT = np.iinfo(np.int32).max
 
 #: rows moved to the backend at a time during an epoch (bounded memory for
 #: sparse input, which is densified chunk by chunk).
 _CHUNK_ROWS = 4096
-
-
-def _sgd_shuffle_permutation(n, seed):
-    """The permutation scikit-learn's SGD applies to the sample order each epoch.
-
-    ``SequentialDataset.shuffle(seed)`` runs a Fisher-Yates shuffle driven by
-    a 32-bit xorshift generator (``sklearn.utils._random.our_rand_r``) seeded
-    with the same ``seed`` every epoch, so each epoch applies the same
-    permutation to the previous epoch's order: ``order = order[perm]``.
-
-    Parameters
-    ----------
-    n : int
-        Number of samples.
-    seed : int
-        The ``seed`` scikit-learn passes to its plain SGD.
-
-    Returns
-    -------
-    perm : ndarray of shape (n,), dtype intp
-    """
-    ind = list(range(n))
-    s = int(seed) & 0xFFFFFFFF
-    for i in range(n - 1):
-        if s == 0:  # our_rand_r never runs from 0
-            s = 1
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        j = i + (s % 2147483648) % (n - i)
-        ind[i], ind[j] = ind[j], ind[i]
-    return np.asarray(ind, dtype=np.intp)
 
 
 class PerceptronSGD:
@@ -129,7 +95,7 @@ class PerceptronSGD:
             self.t_ = 1.0  # scikit-learn's count starts at 1
         tasks = FitTasks(self, X_in, y_in, sample_weight, max_iter)  # sklearn.callback hooks
         Y, weights = self._encode_targets(y, sample_weight, class_weight)
-        validation_mask, seed = self._validation_split_and_seed(y, sample_weight, n_outputs)
+        validation_mask, seed = validation_split_and_seed(self, y, sample_weight, n_outputs)
         n_iter = self._run_epochs(X, y, Y, weights, sample_weight, validation_mask, seed,
                                   max_iter, backend, tasks)
         self.n_iter_ = n_iter
@@ -212,48 +178,6 @@ class PerceptronSGD:
         if not keep_history or not hasattr(self, "history_"):
             self.history_ = []
 
-    def _validation_split_and_seed(self, y, sample_weight, n_outputs):
-        """The held-out mask and the shuffling seed, drawn as scikit-learn draws them."""
-        rng = check_random_state(self.random_state)
-        if n_outputs == 1:
-            # fit_binary: make_dataset draws its own seed first, then the split,
-            # then the shuffling seed.
-            rng.randint(1, np.iinfo(np.int32).max)
-            mask = self._validation_mask(y, sample_weight)
-            return mask, int(rng.randint(_MAX_INT))
-        # one-vs-rest: the split, then one seed per problem; the shared order is
-        # that of the first problem.
-        mask = self._validation_mask(y, sample_weight)
-        rng = check_random_state(self.random_state)
-        seeds = rng.randint(_MAX_INT, size=n_outputs)
-        first = check_random_state(seeds[0])
-        first.randint(1, np.iinfo(np.int32).max)
-        return mask, int(first.randint(_MAX_INT))
-
-    def _validation_mask(self, y, sample_weight):
-        n_samples = y.shape[0]
-        mask = np.zeros(n_samples, dtype=bool)
-        if not self.early_stopping:
-            return mask
-        cv = StratifiedShuffleSplit(test_size=self.validation_fraction,
-                                    random_state=self.random_state)
-        idx_train, idx_val = next(cv.split(np.zeros((n_samples, 1)), y))
-        if not np.any(sample_weight[idx_val] > 0):
-            raise ValueError(
-                "The sample weights for validation set are all zero, consider using a"
-                " different random state."
-            )
-        if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
-            raise ValueError(
-                f"Splitting {n_samples} samples into a train set and a validation set with "
-                f"validation_fraction={self.validation_fraction!r} led to an empty set "
-                f"({idx_train.shape[0]} and {idx_val.shape[0]} samples). Please either "
-                "change validation_fraction, increase number of samples, or disable "
-                "early_stopping."
-            )
-        mask[idx_val] = True
-        return mask
-
     # ------------------------------------------------------------ the loop
     def _run_epochs(self, X, y, Y, weights, sample_weight, validation_mask, seed, max_iter,
                     backend, tasks):
@@ -312,7 +236,7 @@ class PerceptronSGD:
             u = xp.zeros_like(Y_dev[0:1, :])
 
         x_max = max_abs(X)   # for the logits' bound checked after each epoch
-        perm = _sgd_shuffle_permutation(n_samples, seed) if self.shuffle else None
+        perm = sgd_shuffle_permutation(n_samples, seed) if self.shuffle else None
         order = np.arange(n_samples)
         active = np.ones(n_outputs, dtype=bool)
         n_iter_problem = np.zeros(n_outputs, dtype=int)

@@ -20,7 +20,7 @@ from sknets.backend import get_backend
 from sknets.datasets import make_logic_gate
 from sknets.gradcheck import check_loss_gradients
 from sknets.losses import PerceptronCriterion
-from sknets._perceptron_sgd import _sgd_shuffle_permutation
+from sknets._sgd_draws import sgd_shuffle_permutation
 
 # ----------------------------------------------------------------- data
 _BC_X, _BC_Y = load_breast_cancer(return_X_y=True)
@@ -176,11 +176,11 @@ def test_multiclass_with_shuffling_shares_one_order():
 
 
 def test_shuffle_permutation_is_a_permutation_applied_each_epoch():
-    perm = _sgd_shuffle_permutation(50, seed=12345)
+    perm = sgd_shuffle_permutation(50, seed=12345)
     np.testing.assert_array_equal(np.sort(perm), np.arange(50))
     assert not np.array_equal(perm, np.arange(50))
-    np.testing.assert_array_equal(_sgd_shuffle_permutation(50, 12345), perm)
-    assert not np.array_equal(_sgd_shuffle_permutation(50, 54321), perm)
+    np.testing.assert_array_equal(sgd_shuffle_permutation(50, 12345), perm)
+    assert not np.array_equal(sgd_shuffle_permutation(50, 54321), perm)
 
 
 # ------------------------------------------ partial_fit, warm_start, weights
