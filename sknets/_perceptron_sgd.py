@@ -12,8 +12,7 @@ ways that loop cannot express without changing it for everybody:
 
 - one update per sample, in an order drawn by scikit-learn's own xorshift
   Fisher-Yates shuffle (reproduced in :mod:`sknets._sgd_draws`, so
-  ``random_state`` gives the same
-  order as scikit-learn's);
+  ``random_state`` gives the same order as scikit-learn's);
 - each one-vs-rest problem stops on its own (its own loss history, its own
   validation score), so ``n_iter_`` is the maximum over problems;
 - the stopping rule compares the epoch's summed per-sample loss (plus the
