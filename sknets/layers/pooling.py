@@ -24,6 +24,7 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval
 
+from ..backend import ufunc_namespace
 from ._base import Layer
 from .conv import _check_image_shape, _device, _pair, col2im
 
@@ -165,7 +166,14 @@ class MaxPool2D(_Pool2D):
     def backward(self, dY):
         xp = self.xp
         win, Y = self._cache_win, self._cache_Y
-        hit = xp.astype(win == self._expand(Y), dY.dtype)
+        fast = ufunc_namespace(win) if self.backend.is_numpy else None
+        if fast is not None:
+            # NumPy: the 0/1 mask written straight in the gradient's dtype, then
+            # scaled in place (two passes over the windows instead of four).
+            hit = self._work("input_grad", win.shape, dY.dtype)
+            fast.equal(win, self._expand(Y), out=hit)
+        else:
+            hit = xp.astype(win == self._expand(Y), dY.dtype)
         if not self.backend.is_numpy:
             count = xp.sum(hit, axis=self._cache_axes)
         else:
@@ -173,6 +181,9 @@ class MaxPool2D(_Pool2D):
             for part in self._offsets(hit):
                 count = part if count is None else count + part
         # Ties (e.g. a constant region) share the gradient instead of copying it.
+        if fast is not None:
+            fast.multiply(hit, self._expand(dY / count), out=hit)
+            return self._input_grad(hit)
         return self._input_grad(hit * self._expand(dY / count))
 
 
