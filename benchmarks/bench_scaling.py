@@ -24,8 +24,9 @@ NumPy allocates during the call (``tracemalloc``, in a second call: it slows
 allocation down), beside the size of the input itself. sknets predicts in
 batches (2,048 rows for the MLP, 256 images for the ConvNet), so the peak
 should stay flat: bounded by the batch, not the data (only the ``(n_rows,
-n_classes)`` output grows). PyTorch's prediction time, on the whole array
-under ``torch.no_grad()`` (the usual call), is shown beside.
+n_classes)`` output grows). PyTorch's prediction time, under
+``torch.no_grad()`` in batches of the same size (on the whole array at once
+its ConvNet would need gigabytes for 200k images), is shown beside.
 
 Printed as Markdown tables; the figures go to ``--out-dir`` (default: this
 folder) as ``scaling_training.png`` and ``scaling_prediction.png``.
@@ -125,10 +126,14 @@ def torch_peer(net, batch_size, n_classes, side):
             loss_fn(model(Xt[idx]), yt[idx]).backward()
             opt.step()
 
+    rows = 2048 if net == "MLP" else 256   # sknets' prediction batches
+
     def predict(X, threads):
         torch.set_num_threads(threads)
+        Xt = torch.from_numpy(X.reshape(shape))
         with torch.no_grad():
-            return model(torch.from_numpy(X.reshape(shape))).argmax(1).numpy()
+            return torch.cat([model(Xt[i:i + rows]).argmax(1)
+                              for i in range(0, len(Xt), rows)]).numpy()
     return epoch, predict
 
 

@@ -213,7 +213,8 @@ def main(argv=None):
                 else "ConvNet C16-P-C32-P-D128-D10")
     print(f"# {net_name} profile, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
           f"{platform.node()}, {os.cpu_count()} cores, {args.threads} BLAS threads, "
-          f"NumPy {np.__version__}, load average {os.getloadavg()[0]:.1f}")
+          f"NumPy {np.__version__}, load average {os.getloadavg()[0]:.1f}, "
+          f"sknets from {os.path.dirname(os.path.dirname(sys.modules['sknets'].__file__))}")
     print(f"# data: {description}; {args.dtype}, Adam, batch {args.batch_size}, alpha {alpha}; "
           f"medians over {args.epochs} profiled epochs, seconds per epoch")
     print()
