@@ -264,3 +264,15 @@ def test_work_arrays_are_kept_across_training_batches_and_only_then():
     X = rng.standard_normal((2, 6, 5, 3))
     Y1, Y2 = conv.forward(X), conv.forward(X)
     assert not np.shares_memory(Y1, Y2) and not hasattr(conv, "_cache_work")
+
+
+@pytest.mark.parametrize("k", [9, 27, 144])
+@pytest.mark.parametrize("is_numpy", [True, False])
+def test_kernel_gradient_matches_one_product(k, is_numpy):
+    """Per-sample products summed (few input channels, NumPy) equal ``cols.T @ dY``."""
+    from sknets.layers.conv import kernel_gradient
+
+    rng = np.random.RandomState(0)
+    cols, dY = rng.standard_normal((5 * 12, k)), rng.standard_normal((5 * 12, 4))
+    np.testing.assert_allclose(kernel_gradient(np, cols, dY, 5, is_numpy), cols.T @ dY,
+                               rtol=1e-12, atol=1e-12)
