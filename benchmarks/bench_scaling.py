@@ -144,11 +144,12 @@ def make_peers(net, batch_size, n_classes, side, with_torch):
     return peers
 
 
-def epoch_times(peers, X, y, threads, repeats):
+def epoch_times(peers, X, y, threads, repeats, warm_up=True):
     """Median seconds per epoch of each peer: one warm-up epoch, then turns."""
     times = {name: [] for name in peers}
     for name, (epoch, _) in peers.items():
-        epoch(X, y, threads)
+        if warm_up:
+            epoch(X, y, threads)
     for _ in range(repeats):
         for name, (epoch, _) in peers.items():
             tic = time.perf_counter()
@@ -189,7 +190,7 @@ def run(args):
             print("PyTorch is not installed: sknets alone.")
             with_torch = False
     if args.quick:
-        samples, batches, rows = [128, 256], [32, 64], [500, 1000]
+        samples, batches, rows = [128, 256], [64], [500, 1000]
         n_full, repeats = 256, 1
     else:
         samples, batches, rows = [1000, 2000, 4000, 8000], [32, 64, 128, 256, 512], \
@@ -211,17 +212,17 @@ def run(args):
         for n in samples:   # epoch time against the number of samples
             peers = make_peers(net, 128, n_classes, side, with_torch)
             for peer, s in epoch_times(peers, Xtr[:n], ytr[:n], threads_default,
-                                       repeats).items():
+                                       repeats, warm_up=not args.quick).items():
                 train.append((net, "samples", n, peer, s))
         for b in batches:   # against the batch size
             peers = make_peers(net, b, n_classes, side, with_torch)
             for peer, s in epoch_times(peers, Xtr[:n_full], ytr[:n_full], threads_default,
-                                       repeats).items():
+                                       repeats, warm_up=not args.quick).items():
                 train.append((net, "batch size", b, peer, s))
         for t in sorted({1, threads_default}):   # against the threads
             peers = make_peers(net, 128, n_classes, side, with_torch)
             for peer, s in epoch_times(peers, Xtr[:n_full], ytr[:n_full], t,
-                                       repeats).items():
+                                       repeats, warm_up=not args.quick).items():
                 train.append((net, "threads", t, peer, s))
         print(f"  {net}: training sweeps done", file=sys.stderr, flush=True)
 
