@@ -276,3 +276,22 @@ def test_kernel_gradient_matches_one_product(k, is_numpy):
     cols, dY = rng.standard_normal((5 * 12, k)), rng.standard_normal((5 * 12, 4))
     np.testing.assert_allclose(kernel_gradient(np, cols, dY, 5, is_numpy), cols.T @ dY,
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("pool_size", [2, (2, 3)])
+def test_maxpool_phase_planes_match_the_general_path(pool_size):
+    """In training on NumPy, tiled max pooling works on the window offsets
+    gathered into contiguous planes; its output and gradient (ties split,
+    cropped edges) are those of the general path, bit for bit."""
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 3, size=(3, 7, 8, 4)).astype(np.float32)   # many ties
+    fast, ref = _build(MaxPool2D(pool_size), (7, 8, 4)), _build(MaxPool2D(pool_size), (7, 8, 4))
+    for _ in range(2):   # the second step reuses the planes
+        Y = fast.forward(X, training=True)
+        assert fast._cache_phases is not None
+        Y_ref = ref.forward(X, training=True)
+        ref._cache_phases = None   # the general path
+        G = rng.standard_normal(Y.shape).astype(np.float32)
+        np.testing.assert_array_equal(Y, Y_ref)
+        np.testing.assert_array_equal(fast.backward(G), ref.backward(G))
+        np.testing.assert_array_equal(fast.forward(X), Y_ref)   # inference: no planes
