@@ -180,7 +180,7 @@ def predict_costs(peers, X, threads, repeats):
 
 # ----------------------------------------------------------------- sweeps
 def run(args):
-    Xtr, Xte, ytr, yte, side, description = load_data(args.data)
+    Xtr, Xte, ytr, _, side, description = load_data(args.data)
     n_classes = int(ytr.max()) + 1
     with_torch = not args.no_torch
     if with_torch:

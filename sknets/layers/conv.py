@@ -17,6 +17,11 @@ addition: a loop over the ``kh * kw`` kernel offsets, never over pixels, and
 no scatter-add. On NumPy each block is its own GEMM ``dY @ W[a, b].T``
 (contiguous, cache-friendly); on other backends (a GPU) the column gradient
 is one GEMM and the blocks are strided views of it (fewer kernel launches).
+On NumPy, in training, the padded input, the im2col matrix, the output and
+the input gradient are work arrays kept from one mini-batch to the next
+(:meth:`~sknets.layers._base.Layer._work`), the bias is added along whole
+samples (:func:`add_channel_bias`) and a layer on few channels takes its
+kernel gradient one sample at a time (:func:`kernel_gradient`).
 
 References
 ----------

@@ -13,8 +13,12 @@ window gradients with :func:`~sknets.layers.conv.col2im`. On NumPy the
 maximum (or sum) is taken element-wise over the ``ph * pw`` offset slices,
 much faster there than a reduction over two strided axes; on other backends
 (a GPU) max pooling and its tie count are single reductions, one kernel
-launch each instead of a chain. Max-pooling's backward pass routes the
-gradient through a mask of the window maxima (no scatter);
+launch each instead of a chain. In training on NumPy, tiled max pooling
+first gathers the window offsets into contiguous planes
+(:meth:`MaxPool2D._phases`), so that its element-wise work runs over long
+contiguous runs rather than runs of ``channels`` values. Max-pooling's
+backward pass routes the gradient through a mask of the window maxima (no
+scatter);
 when several values tie for a window's maximum the gradient is split equally
 between them, a valid subgradient of ``max`` (a constant region, such as the
 blank border of a digit, would otherwise pass the gradient several times).
@@ -169,7 +173,7 @@ class MaxPool2D(_Pool2D):
         :meth:`_phases`: the same arithmetic as the general path."""
         xp, fast = self.xp, ufunc_namespace(dY)
         planes, Y = self._cache_phases, self._cache_Y
-        k, n, oh, ow, c = planes.shape
+        _, n, oh, ow, c = planes.shape
         (ph, pw) = self.pool_size_
         hit = self._work("mask", planes.shape, dY.dtype)
         fast.equal(planes, Y[None, ...], out=hit)
