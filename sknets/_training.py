@@ -231,6 +231,7 @@ class TrainingLoop:
                 self.loss_ = float(accumulated) / seen   # the mean over its batches
         finally:
             interrupt.uninstall()
+            net.release_work()
 
         restored = early_stopping and self._best_weights is not None
         if restored:
