@@ -399,6 +399,7 @@ class TrainingLoop:
                 self.stop_reason_ = INTERRUPTED
         finally:
             interrupt.uninstall()
+            net.release_work()
         if opt_res is None or self.stop_reason_ is not None:
             self.n_iter_ = len(self.loss_curve_)
             self.loss_ = float(last["fun"])

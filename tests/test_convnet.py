@@ -199,3 +199,5 @@ def test_fit_does_not_keep_the_training_work_arrays():
     assert not any("_cache_work" in vars(layer) for layer in clf._network.layers)
     clf.partial_fit(X[:200] / 16, y[:200])
     assert not any("_cache_work" in vars(layer) for layer in clf._network.layers)
+    clf.set_params(solver="lbfgs", max_iter=2).fit(X[:100] / 16, y[:100])
+    assert not any("_cache_work" in vars(layer) for layer in clf._network.layers)
