@@ -183,6 +183,8 @@ def run_torch(data, threads, seed, same_order=True):
 
 
 def child(args):
+    global EPOCHS
+    EPOCHS = args.epochs
     data = load_data(args.data)
     if args.child == "sknets":
         res = run_sknets(data, args.threads, args.seed)
@@ -197,6 +199,8 @@ def main():
                         help="path of mnist10k.npz (default: $SKNETS_MNIST)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=EPOCHS,
+                        help=f"epochs per fit (default {EPOCHS}; fewer for a quick look)")
     parser.add_argument("--seed", type=int, default=0,
                         help="random_state of the first repeat (then seed + 1, ...)")
     parser.add_argument("--torch-shuffle", action="store_true",
@@ -215,12 +219,13 @@ def main():
     dataset = load_data(args.data)[-1]
     print(f"# ConvNet benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"threads={args.threads}, data: {dataset}, {EPOCHS} epochs, batch {BATCH}")
+          f"threads={args.threads}, data: {dataset}, {args.epochs} epochs, batch {BATCH}")
     results = {p: [] for p in peers}
     for r in range(args.repeats):
         for peer in peers:
             cmd = [sys.executable, os.path.abspath(__file__), "--child", peer,
-                   "--threads", str(args.threads), "--seed", str(args.seed + r)]
+                   "--threads", str(args.threads), "--seed", str(args.seed + r),
+                   "--epochs", str(args.epochs)]
             if args.torch_shuffle:
                 cmd.append("--torch-shuffle")
             if args.data:

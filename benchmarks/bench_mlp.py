@@ -220,6 +220,15 @@ def main(argv=None):
         acc = "-" if np.isnan(scores[name]) else f"{scores[name]:.4f}"
         print(f"| {name:<24} | {min(t):12.4f} | {statistics.median(t):14.4f} "
               f"| {ratio_best:14.2f}x | {ratio_med:36.2f}x | {acc:>13} |")
+    # Issue 11's ratios (time of the first peer over the second's; lower is
+    # faster), as medians of the per-epoch ratios of peers taking turns.
+    torch_name = next((name for name in times if name.startswith("torch")), None)
+    pairs = [("sknets float32", torch_name), ("sknets float64", "sklearn float64"),
+             ("sknets float32", "sklearn float64")]
+    for a, b in pairs:
+        if a in times and b in times:
+            ratio = statistics.median(x / y for x, y in zip(times[a], times[b]))
+            print(f"time ratio {a} / {b}: {ratio:.2f} (median of per-epoch ratios)")
     return 0
 
 

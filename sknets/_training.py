@@ -235,6 +235,7 @@ class TrainingLoop:
                 self.loss_ = float(accumulated) / seen   # the mean over its batches
         finally:
             interrupt.uninstall()
+            net.release_work()
 
         restored = early_stopping and self._best_weights is not None
         if restored:
@@ -402,6 +403,7 @@ class TrainingLoop:
                 self.stop_reason_ = INTERRUPTED
         finally:
             interrupt.uninstall()
+            net.release_work()
         if opt_res is None or self.stop_reason_ is not None:
             self.n_iter_ = len(self.loss_curve_)
             self.loss_ = float(last["fun"])

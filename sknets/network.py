@@ -96,6 +96,13 @@ class Sequential:
         return [v for layer in self.layers if layer.trainable
                 for store in (layer.params, layer.state) for v in store.values()]
 
+    def release_work(self):
+        """Drop the work arrays the layers keep between training batches
+        (:meth:`~sknets.layers._base.Layer._work`): a fitted model does not
+        carry them."""
+        for layer in self.layers:
+            vars(layer).pop("_cache_work", None)
+
     def to(self, backend):
         """Move every layer to ``backend`` (a :class:`Backend` or a name)."""
         if isinstance(backend, str) or backend is None:

@@ -68,3 +68,38 @@ def test_fused_optimizer_kernels_halve_an_mlp_batch_s_launches():
     (mlp_fused, cnn_fused), (mlp_unfused, cnn_unfused) = launches(), launches("--unfused")
     assert mlp_fused <= 0.55 * mlp_unfused, (mlp_fused, mlp_unfused)
     assert cnn_fused < 0.7 * cnn_unfused, (cnn_fused, cnn_unfused)
+
+
+def _run_script(name, *args, timeout=120):
+    res = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", name), *args],
+                         capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                         env={**os.environ, "SKNETS_MNIST": "", "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return res.stdout
+
+
+@pytest.mark.parametrize("flags", [(), ("--mlp", "--dtype", "float64")])
+def test_profile_script_accounts_for_the_whole_epoch(flags):
+    """``profile_convnet.py --quick`` (on digits): a row per layer, the loss, the
+    optimizer and the rest, whose shares add up to the instrumented epoch."""
+    out = _run_script("profile_convnet.py", "--quick", "--threads", "1", *flags)
+    rows = re.findall(r"^\| ([^|*]+?) \| [-0-9.]+ \| [-0-9.]+ \| ([0-9.]+) \| ([0-9]+)% \|",
+                      out, flags=re.M)
+    names = [name for name, _, _ in rows]
+    assert any("Dense" in n for n in names)
+    assert ("Conv2D" in " ".join(names)) == (not flags)
+    assert {"loss (softmax cross-entropy)", "optimizer (Adam step)"} <= set(names)
+    epoch = float(re.search(r"\*\*epoch \(instrumented\)\*\* .*?\*\*([0-9.]+)\*\*", out).group(1))
+    assert sum(float(total) for _, total, _ in rows) == pytest.approx(epoch, rel=0.02, abs=2e-4)
+    assert "GEMM floor of the epoch" in out
+
+
+def test_scaling_script_quick_run_writes_tables_and_figures(tmp_path):
+    out = _run_script("bench_scaling.py", "--quick", "--out-dir", str(tmp_path), timeout=300)
+    for net in ("MLP", "ConvNet"):
+        for sweep in ("samples", "batch size", "threads"):
+            assert re.search(rf"^\| {net} \| {sweep} \| \d+ \| [0-9.]+ \|", out, flags=re.M)
+        assert len(re.findall(rf"^\| {net} \| \d+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|",
+                              out, flags=re.M)) == 2
+    assert {p.name for p in tmp_path.iterdir()} == {"scaling_training.png",
+                                                   "scaling_prediction.png"}

@@ -219,3 +219,79 @@ def test_max_pool_commutes_with_activation(activation):
         grads.append(net.layers[0].grads["W"])
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("is_numpy", [True, False])
+def test_add_channel_bias_matches_broadcast_addition(is_numpy):
+    """The whole-sample tiled bias (NumPy) and the plain broadcast agree."""
+    from sknets.layers.conv import add_channel_bias
+
+    rng = np.random.RandomState(0)
+    Y = rng.standard_normal((3, 5, 4, 6)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    expected = Y + b
+    out = add_channel_bias(np, Y, b, is_numpy)
+    assert out is Y   # in place
+    np.testing.assert_array_equal(Y, expected)
+
+
+def test_work_arrays_are_kept_across_training_batches_and_only_then():
+    """In training, Conv2D and MaxPool2D write each batch's work arrays over the
+    last one's (same results as fresh arrays, the padded border stays zero);
+    outside training nothing is kept, and every batch's output is its own."""
+    rng = np.random.RandomState(0)
+    conv, ref = _build(Conv2D(4, 3, padding="same"), (6, 5, 3)), \
+        _build(Conv2D(4, 3, padding="same"), (6, 5, 3))
+    ref.params = {k: v.copy() for k, v in conv.params.items()}
+    pool = _build(MaxPool2D(2), (6, 5, 4))
+    seen = []
+    for step in range(3):
+        X = rng.standard_normal((2, 6, 5, 3))
+        G = rng.standard_normal((2, 6, 5, 4))
+        Y = conv.forward(X, training=True)
+        ref._clear_cache()   # the reference starts from fresh arrays every time
+        np.testing.assert_allclose(Y, ref.forward(X, training=True), rtol=1e-12)
+        np.testing.assert_allclose(conv.backward(G), ref.backward(G), rtol=1e-12)
+        P = pool.forward(Y, training=True)
+        dP = pool.backward(np.ones_like(P))
+        seen.append((conv._cache_work["cols"], conv._cache_work["output"],
+                     pool._cache_work["input_grad"], dP))
+        padded = conv._cache_work["padded"]
+        assert np.all(padded[:, [0, -1], :, :] == 0) and np.all(padded[:, :, [0, -1], :] == 0)
+    assert all(a is b for a, b in zip(seen[0][:3], seen[-1][:3]))
+    # outside training: fresh output arrays, nothing written over
+    conv._clear_cache()
+    X = rng.standard_normal((2, 6, 5, 3))
+    Y1, Y2 = conv.forward(X), conv.forward(X)
+    assert not np.shares_memory(Y1, Y2) and not hasattr(conv, "_cache_work")
+
+
+@pytest.mark.parametrize("k", [9, 27, 144])
+@pytest.mark.parametrize("is_numpy", [True, False])
+def test_kernel_gradient_matches_one_product(k, is_numpy):
+    """Per-sample products summed (few input channels, NumPy) equal ``cols.T @ dY``."""
+    from sknets.layers.conv import kernel_gradient
+
+    rng = np.random.RandomState(0)
+    cols, dY = rng.standard_normal((5 * 12, k)), rng.standard_normal((5 * 12, 4))
+    np.testing.assert_allclose(kernel_gradient(np, cols, dY, 5, is_numpy), cols.T @ dY,
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("pool_size", [2, (2, 3)])
+def test_maxpool_phase_planes_match_the_general_path(pool_size):
+    """In training on NumPy, tiled max pooling works on the window offsets
+    gathered into contiguous planes; its output and gradient (ties split,
+    cropped edges) are those of the general path, bit for bit."""
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 3, size=(3, 7, 8, 4)).astype(np.float32)   # many ties
+    fast, ref = _build(MaxPool2D(pool_size), (7, 8, 4)), _build(MaxPool2D(pool_size), (7, 8, 4))
+    for _ in range(2):   # the second step reuses the planes
+        Y = fast.forward(X, training=True)
+        assert fast._cache_phases is not None
+        Y_ref = ref.forward(X, training=True)
+        ref._cache_phases = None   # the general path
+        G = rng.standard_normal(Y.shape).astype(np.float32)
+        np.testing.assert_array_equal(Y, Y_ref)
+        np.testing.assert_array_equal(fast.backward(G), ref.backward(G))
+        np.testing.assert_array_equal(fast.forward(X), Y_ref)   # inference: no planes

@@ -187,3 +187,17 @@ def test_partial_fit_matches_mlp_classifier_interface(digits):
     assert clf.score(X_test, y_test) > 0.8
     assert not hasattr(ConvNetClassifier(solver="lbfgs"), "partial_fit")
     assert hasattr(MLPClassifierScratch(), "partial_fit")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fit_does_not_keep_the_training_work_arrays():
+    """The work arrays layers reuse between mini-batches are dropped when
+    training ends (a fitted model does not carry them)."""
+    X, y = load_digits(return_X_y=True)
+    clf = ConvNetClassifier(conv_filters=(4,), hidden_layer_sizes=(8,), max_iter=1,
+                            batch_size=64, random_state=0).fit(X[:200] / 16, y[:200])
+    assert not any("_cache_work" in vars(layer) for layer in clf._network.layers)
+    clf.partial_fit(X[:200] / 16, y[:200])
+    assert not any("_cache_work" in vars(layer) for layer in clf._network.layers)
+    clf.set_params(solver="lbfgs", max_iter=2).fit(X[:100] / 16, y[:100])
+    assert not any("_cache_work" in vars(layer) for layer in clf._network.layers)

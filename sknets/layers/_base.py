@@ -182,6 +182,25 @@ class Layer(BaseEstimator):
     def backward(self, dY):
         raise NotImplementedError
 
+    def _work(self, name, shape, dtype, zero=False):
+        """A work array kept from one training batch to the next.
+
+        Fresh multi-megabyte arrays at every mini-batch cost page faults (the
+        last batch's are still alive when the next are made). The training
+        loop runs forward, backward and the update batch after batch, so a
+        layer may write each batch's im2col matrix, output or input gradient
+        over the last batch's: callers use this in training only (never for
+        what ``forward(training=False)`` returns). ``zero``: a new array starts
+        at zero (a padded buffer whose border is never written stays zero).
+        """
+        work = self.__dict__.setdefault("_cache_work", {})
+        shape = tuple(shape)
+        a = work.get(name)
+        if a is None or tuple(a.shape) != shape or a.dtype != dtype:
+            a = (self.xp.zeros if zero else self.xp.empty)(shape, dtype=dtype)
+            work[name] = a
+        return a
+
     # -- placement and pickling ----------------------------------------------
     def to(self, backend):
         """Move the weights to ``backend`` (a :class:`Backend` or a name)."""

@@ -13,8 +13,12 @@ window gradients with :func:`~sknets.layers.conv.col2im`. On NumPy the
 maximum (or sum) is taken element-wise over the ``ph * pw`` offset slices,
 much faster there than a reduction over two strided axes; on other backends
 (a GPU) max pooling and its tie count are single reductions, one kernel
-launch each instead of a chain. Max-pooling's backward pass routes the
-gradient through a mask of the window maxima (no scatter);
+launch each instead of a chain. In training on NumPy, tiled max pooling
+first gathers the window offsets into contiguous planes
+(:meth:`MaxPool2D._phases`), so that its element-wise work runs over long
+contiguous runs rather than runs of ``channels`` values. Max-pooling's
+backward pass routes the gradient through a mask of the window maxima (no
+scatter);
 when several values tie for a window's maximum the gradient is split equally
 between them, a valid subgradient of ``max`` (a constant region, such as the
 blank border of a digit, would otherwise pass the gradient several times).
@@ -24,6 +28,7 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval
 
+from ..backend import ufunc_namespace
 from ._base import Layer
 from .conv import _check_image_shape, _device, _pair, col2im
 
@@ -128,9 +133,15 @@ class MaxPool2D(_Pool2D):
     def forward(self, X, training=False):
         xp = self.xp
         win, axes = self._windows(X)
+        phases = None
         if not self.backend.is_numpy:
             # On a GPU one reduction kernel beats a chain of maxima.
             Y = xp.max(win, axis=axes)
+        elif self._tiled and training:
+            phases = self._phases(win)
+            Y = phases[0]
+            for part in phases[1:]:
+                Y = xp.maximum(Y, part)
         elif self._tiled:
             Y = self._tiled_max(win)
         else:
@@ -141,8 +152,37 @@ class MaxPool2D(_Pool2D):
                 Y = part if Y is None else xp.maximum(Y, part)
         if training:
             self._cache_win, self._cache_axes = win, axes
-            self._cache_Y = Y
+            self._cache_Y, self._cache_phases = Y, phases
         return Y
+
+    def _phases(self, win):
+        """The ``ph * pw`` window offsets of tiled windows ``(n, oh, ph, ow,
+        pw, c)`` gathered by one copy into contiguous planes ``(ph * pw, n,
+        oh, ow, c)`` (a kept work array; NumPy, training). The maxima, and in
+        backward the mask, the tie count and the scaling, then run over long
+        contiguous runs instead of runs of ``c`` values (about 2x faster for
+        16 channels, gather included)."""
+        xp = self.xp
+        n, oh, ph, ow, pw, c = win.shape
+        planes = self._work("phases", (ph, pw, n, oh, ow, c), win.dtype)
+        planes[...] = xp.permute_dims(win, (2, 4, 0, 1, 3, 5))
+        return xp.reshape(planes, (ph * pw, n, oh, ow, c))
+
+    def _phases_backward(self, dY):
+        """Window gradient ``(n, oh, ph, ow, pw, c)`` from the planes of
+        :meth:`_phases`: the same arithmetic as the general path."""
+        xp, fast = self.xp, ufunc_namespace(dY)
+        planes, Y = self._cache_phases, self._cache_Y
+        _, n, oh, ow, c = planes.shape
+        (ph, pw) = self.pool_size_
+        hit = self._work("mask", planes.shape, dY.dtype)
+        fast.equal(planes, Y[None, ...], out=hit)
+        count = xp.sum(hit, axis=0)   # small integers: exact in any order
+        fast.multiply(hit, (dY / count)[None, ...], out=hit)
+        dwin = self._work("input_grad", (n, oh, ph, ow, pw, c), dY.dtype)
+        # one copy back to the window layout (a view of the input gradient)
+        xp.permute_dims(dwin, (2, 4, 0, 1, 3, 5))[...] = xp.reshape(hit, (ph, pw, n, oh, ow, c))
+        return dwin
 
     def _tiled_max(self, win):
         """Window maxima of tiled windows ``(n, oh, ph, ow, pw, c)`` in two
@@ -164,8 +204,17 @@ class MaxPool2D(_Pool2D):
 
     def backward(self, dY):
         xp = self.xp
+        if getattr(self, "_cache_phases", None) is not None:
+            return self._input_grad(self._phases_backward(dY))
         win, Y = self._cache_win, self._cache_Y
-        hit = xp.astype(win == self._expand(Y), dY.dtype)
+        fast = ufunc_namespace(win) if self.backend.is_numpy else None
+        if fast is not None:
+            # NumPy: the 0/1 mask written straight in the gradient's dtype, then
+            # scaled in place (two passes over the windows instead of four).
+            hit = self._work("input_grad", win.shape, dY.dtype)
+            fast.equal(win, self._expand(Y), out=hit)
+        else:
+            hit = xp.astype(win == self._expand(Y), dY.dtype)
         if not self.backend.is_numpy:
             count = xp.sum(hit, axis=self._cache_axes)
         else:
@@ -173,6 +222,9 @@ class MaxPool2D(_Pool2D):
             for part in self._offsets(hit):
                 count = part if count is None else count + part
         # Ties (e.g. a constant region) share the gradient instead of copying it.
+        if fast is not None:
+            fast.multiply(hit, self._expand(dY / count), out=hit)
+            return self._input_grad(hit)
         return self._input_grad(hit * self._expand(dY / count))
 
 

@@ -1,0 +1,253 @@
+"""Where an epoch goes: time per layer and direction, beside the GEMM-only floor.
+
+Trains the benchmark ConvNet of ``bench_convnet.py`` (or, with ``--mlp``, the
+MLP 784-256-128-10 of ``bench_mlp.py``) one epoch at a time with
+``partial_fit`` -- the estimator's own training loop, unchanged -- after
+wrapping, on the fitted network, every layer's ``forward`` and ``backward``,
+the loss and the optimizer step in timers. Each profiled epoch is followed by
+a plain (unwrapped) epoch, so the table also shows what the timers cost.
+
+Printed, as medians over the profiled epochs (seconds per epoch):
+
+- one row per layer: forward, backward, and the time of the same layer's
+  matrix products alone (the *GEMM floor*: im2col's ``cols @ W`` forward,
+  ``cols.T @ dY`` and ``dY @ W.T`` backward for ``Conv2D``; the same three
+  for ``Dense``; none for the others), timed on random arrays of the same
+  shapes and dtype, batch by batch;
+- ``loss`` (softmax cross-entropy and its gradient), ``optimizer`` (the Adam
+  step over every parameter), ``other`` (the rest of the epoch: row gather of
+  each mini-batch, L2 penalty, the loop itself);
+- the epoch: instrumented, plain, and the GEMM floor of the whole network.
+
+Usage::
+
+    python benchmarks/profile_convnet.py path/to/mnist10k.npz             # ConvNet, float32
+    python benchmarks/profile_convnet.py path/to/mnist10k.npz --mlp       # the MLP
+    python benchmarks/profile_convnet.py path/to/mnist10k.npz --mlp --dtype float64
+    python benchmarks/profile_convnet.py --quick                          # tiny, on digits
+
+Data as the other benchmarks: ``mnist10k.npz`` from the argument or
+``$SKNETS_MNIST`` (rows 0-7999 train, X/255); without it scikit-learn's
+``load_digits``.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from datetime import datetime, timezone
+
+import numpy as np
+
+BATCH = 128
+LR = 1e-3
+
+
+def load_data(path, n_samples, dtype):
+    """Training rows ``(X, y, description)``, ``X`` scaled to [0, 1]."""
+    if path and os.path.exists(path):
+        with np.load(path) as d:
+            X = d["X"].reshape(len(d["X"]), -1)[:8000].astype(dtype) / 255
+            y = d["y"][:8000].astype(np.int64)
+        name = "mnist10k"
+    else:
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+        X = (X / 16.0).astype(dtype)
+        name = "load_digits (no MNIST file)"
+    if n_samples:
+        X, y = X[:n_samples], y[:n_samples]
+    return X, y, f"{name}, {len(X)} rows"
+
+
+def make_estimator(mlp, dtype, alpha, batch_size, seed=0):
+    common = dict(solver="adam", learning_rate_init=LR, batch_size=batch_size, alpha=alpha,
+                  max_iter=1, tol=0.0, shuffle=True, random_state=seed,
+                  dtype=np.dtype(dtype).name)
+    if mlp:
+        from sknets import MLPClassifierScratch
+
+        return MLPClassifierScratch((256, 128), activation="relu", **common)
+    from sknets import ConvNetClassifier
+
+    return ConvNetClassifier(conv_filters=(16, 32), kernel_size=3, padding="same",
+                             pooling="max", pool_size=2, hidden_layer_sizes=(128,), **common)
+
+
+class Timers:
+    """Accumulated seconds by key; ``wrap`` times a bound method under a key."""
+
+    def __init__(self):
+        self.total = {}
+
+    def wrap(self, obj, name, key):
+        method = getattr(type(obj), name).__get__(obj)
+        total = self.total
+        total.setdefault(key, 0.0)
+
+        def timed(*args, **kwargs):
+            tic = time.perf_counter()
+            out = method(*args, **kwargs)
+            total[key] += time.perf_counter() - tic
+            return out
+        setattr(obj, name, timed)
+
+    @staticmethod
+    def unwrap(obj, name):
+        obj.__dict__.pop(name, None)
+
+
+def instrument(clf, timers):
+    """Wrap the fitted network's layers, loss and optimizer in ``timers``."""
+    labels = []
+    for i, layer in enumerate(clf._network.layers):
+        label = f"{i} {layer.describe()}"
+        labels.append(label)
+        timers.wrap(layer, "forward", (label, "forward"))
+        timers.wrap(layer, "backward", (label, "backward"))
+    timers.wrap(clf._loss, "loss_and_grad", ("loss", "forward"))
+    timers.wrap(clf._optimizer, "update_params", ("optimizer", "update"))
+    return labels
+
+
+def uninstrument(clf):
+    for layer in clf._network.layers:
+        Timers.unwrap(layer, "forward")
+        Timers.unwrap(layer, "backward")
+    Timers.unwrap(clf._loss, "loss_and_grad")
+    Timers.unwrap(clf._optimizer, "update_params")
+
+
+def gemm_floor(net, n_samples, batch_size, dtype):
+    """``{layer index: (forward s, backward s)}``: the layers' matrix products
+    for one epoch, on random arrays of their shapes."""
+    from sknets.layers import Conv2D, Dense
+
+    rng = np.random.RandomState(0)
+    sizes = [batch_size] * (n_samples // batch_size)
+    if n_samples % batch_size:
+        sizes.append(n_samples % batch_size)
+    out = {}
+    for i, layer in enumerate(net.layers):
+        if isinstance(layer, Conv2D):
+            (kh, kw), c = layer.kernel_size_, layer.input_shape_[2]
+            oh, ow, f = layer.output_shape_
+            rows_per_sample, k = oh * ow, kh * kw * c
+        elif isinstance(layer, Dense):
+            rows_per_sample, k, f = 1, layer.input_shape_[0], layer.units
+        else:
+            continue
+        W = rng.standard_normal((k, f)).astype(dtype)
+        fwd = bwd = 0.0
+        arrays = {}
+        for n in sizes:
+            if n not in arrays:
+                arrays[n] = (rng.standard_normal((n * rows_per_sample, k)).astype(dtype),
+                             rng.standard_normal((n * rows_per_sample, f)).astype(dtype))
+            cols, dY = arrays[n]
+            t0 = time.perf_counter()
+            cols @ W
+            t1 = time.perf_counter()
+            cols.T @ dY
+            if layer.need_input_grad:
+                dY @ W.T
+            t2 = time.perf_counter()
+            fwd += t1 - t0
+            bwd += t2 - t1
+        out[i] = (fwd, bwd)
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("data", nargs="?", default=os.environ.get("SKNETS_MNIST"),
+                   help="path of mnist10k.npz (default: $SKNETS_MNIST, else load_digits)")
+    p.add_argument("--mlp", action="store_true", help="the MLP 784-256-128-10 instead")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument("--epochs", type=int, default=3, help="profiled epochs (each with a plain one)")
+    p.add_argument("--n-samples", type=int, default=0, help="training rows (0: all, 8000)")
+    p.add_argument("--batch-size", type=int, default=BATCH)
+    p.add_argument("--alpha", type=float, default=None,
+                   help="L2 penalty (default: 0 for the ConvNet, 1e-4 for the MLP, as the "
+                        "benchmarks)")
+    p.add_argument("--threads", type=int, default=2, help="BLAS threads")
+    p.add_argument("--quick", action="store_true",
+                   help="a tiny run: 1 epoch on at most 512 rows (a smoke test)")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.epochs, args.n_samples = 1, args.n_samples or 512
+    alpha = args.alpha if args.alpha is not None else (1e-4 if args.mlp else 0.0)
+
+    from threadpoolctl import threadpool_limits
+
+    X, y, description = load_data(args.data, args.n_samples, args.dtype)
+    clf = make_estimator(args.mlp, args.dtype, alpha, args.batch_size)
+    classes = np.unique(y)
+    timers = Timers()
+    plain, instrumented = [], []
+    with threadpool_limits(args.threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.partial_fit(X[:args.batch_size], y[:args.batch_size], classes=classes)  # build
+        clf.partial_fit(X, y)   # a warm-up epoch: first-touch page faults, caches
+        for _ in range(args.epochs):
+            labels = instrument(clf, timers)
+            before = dict(timers.total)
+            tic = time.perf_counter()
+            clf.partial_fit(X, y)
+            instrumented.append((time.perf_counter() - tic,
+                                 {k: v - before.get(k, 0.0) for k, v in timers.total.items()}))
+            uninstrument(clf)
+            tic = time.perf_counter()
+            clf.partial_fit(X, y)
+            plain.append(time.perf_counter() - tic)
+        floor = gemm_floor(clf._network, len(X), args.batch_size, np.dtype(args.dtype))
+
+    def med(key):
+        return statistics.median(parts.get(key, 0.0) for _, parts in instrumented)
+
+    net_name = (f"MLP {X.shape[1]}-256-128-10" if args.mlp
+                else "ConvNet C16-P-C32-P-D128-D10")
+    print(f"# {net_name} profile, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"{platform.node()}, {os.cpu_count()} cores, {args.threads} BLAS threads, "
+          f"NumPy {np.__version__}, load average {os.getloadavg()[0]:.1f}, "
+          f"sknets from {os.path.dirname(os.path.dirname(sys.modules['sknets'].__file__))}")
+    print(f"# data: {description}; {args.dtype}, Adam, batch {args.batch_size}, alpha {alpha}; "
+          f"medians over {args.epochs} profiled epochs, seconds per epoch")
+    print()
+    print("| part | forward | backward | total | share | GEMM floor fwd | GEMM floor bwd |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    epoch = statistics.median(t for t, _ in instrumented)
+    accounted = 0.0
+    rows = []
+    for i, label in enumerate(labels):
+        fwd, bwd = med((label, "forward")), med((label, "backward"))
+        accounted += fwd + bwd
+        gf, gb = (f"{v:.4f}" for v in floor[i]) if i in floor else ("-", "-")
+        rows.append((label, f"{fwd:.4f}", f"{bwd:.4f}", fwd + bwd, gf, gb))
+    loss, opt = med(("loss", "forward")), med(("optimizer", "update"))
+    accounted += loss + opt
+    rows.append(("loss (softmax cross-entropy)", f"{loss:.4f}", "-", loss, "-", "-"))
+    rows.append(("optimizer (Adam step)", "-", "-", opt, "-", "-"))
+    rows.append(("other (batch gather, L2, loop)", "-", "-", max(epoch - accounted, 0.0),
+                 "-", "-"))
+    for label, fwd, bwd, total, gf, gb in rows:
+        print(f"| {label} | {fwd} | {bwd} | {total:.4f} | {100 * total / epoch:.0f}% | "
+              f"{gf} | {gb} |")
+    floor_fwd = sum(f for f, _ in floor.values())
+    floor_bwd = sum(b for _, b in floor.values())
+    print(f"| **epoch (instrumented)** | {sum(med((lb, 'forward')) for lb in labels):.4f} | "
+          f"{sum(med((lb, 'backward')) for lb in labels):.4f} | **{epoch:.4f}** | 100% | "
+          f"{floor_fwd:.4f} | {floor_bwd:.4f} |")
+    print()
+    print(f"epoch without timers (median): {statistics.median(plain):.4f} s; "
+          f"GEMM floor of the epoch: {floor_fwd + floor_bwd:.4f} s "
+          f"({statistics.median(plain) / (floor_fwd + floor_bwd):.2f}x of it)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
