@@ -2,8 +2,12 @@
 
 The same network for both peers::
 
-    Conv(16, 3x3, same) - ReLU - MaxPool 2 - Conv(32, 3x3, same) - ReLU - MaxPool 2
+    Conv(16, 3x3, same) - MaxPool 2 - ReLU - Conv(32, 3x3, same) - MaxPool 2 - ReLU
     - Flatten - Dense 128 - ReLU - Dense 10 (softmax cross-entropy)
+
+(ReLU after the pooling, as ``ConvNetClassifier`` stacks them: max-pooling
+and ReLU commute, so this is the usual Conv-ReLU-Pool network, with the ReLU
+on a quarter of the values; both peers use this order.)
 
 Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8), mini-batches of 128 shuffled each
 epoch, 5 epochs, no weight decay, float32. PyTorch starts from *the same
@@ -139,8 +143,8 @@ def run_torch(data, threads, seed, same_order=True):
     side = int(round(X_tr.shape[1] ** 0.5))
     n_classes = int(y_tr.max()) + 1
     model = nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 16, 3, padding=1), nn.MaxPool2d(2), nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1), nn.MaxPool2d(2), nn.ReLU(),
         nn.Flatten(), nn.Linear(32 * (side // 4) ** 2, 128), nn.ReLU(), nn.Linear(128, n_classes),
     )
     # Same initial weights as sknets, permuted to PyTorch's NCHW layout.
