@@ -15,7 +15,8 @@ Peers:
 
 - ``sklearn float64``: ``MLPClassifier`` on float64 input (its usual use).
 - ``sklearn float32``: ``MLPClassifier`` on float32 input (it computes in float32).
-- ``sknets float32``: ``MLPClassifierScratch`` (float32 compute, the default).
+- ``sknets float32``: ``MLPClassifierScratch`` on float32 data (the default
+  ``dtype=None`` computes in the data's dtype).
 - ``sknets float64``: ``MLPClassifierScratch(dtype="float64")``.
 - ``torch float32``: PyTorch on the CPU, same architecture, Glorot-uniform init,
   Adam, batch 128, ``torch.set_num_threads(<cores>)``; skipped when PyTorch is
