@@ -153,16 +153,7 @@ def training_loss_bound(est, Y, sample_weight):
     alpha = float(getattr(est, "alpha", 0.0) or 0.0)
     n = Y.shape[0]
     if alpha > 0 and n:
-        xp = est._network.backend.xp
-        total = None
-        for layer in est._network.trainable_layers:
-            for k in layer.penalized:
-                if k in layer.params:
-                    flat = xp.reshape(layer.params[k], (-1,))
-                    square = xp.vecdot(flat, flat)
-                    total = square if total is None else total + square
-        if total is not None:
-            penalty = 0.5 * alpha * float(total) / n
+        penalty = 0.5 * alpha * float(est._network.squared_weights()) / n
     return loss_bound(est._loss, Y, sample_weight, penalty)
 
 

@@ -62,14 +62,9 @@ class TrainingLoop:
         net.backward(dz)
         if self.alpha > 0:
             scale = self.alpha / sw_sum
-            penalty = 0.0
-            for layer in net.trainable_layers:
-                for k in layer.penalized:
-                    if k in layer.params:
-                        W = layer.params[k]
-                        flat = xp.reshape(W, (-1,))
-                        penalty = penalty + xp.vecdot(flat, flat)
-                        layer.grads[k] += scale * W  # in place: no new gradient array
+            penalty = net.squared_weights()
+            for layer, k in net.penalized_weights():
+                layer.grads[k] += scale * layer.params[k]  # in place: no new gradient array
             loss = loss + (0.5 * self.alpha) * penalty / sw_sum
         return loss
 

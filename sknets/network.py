@@ -68,6 +68,22 @@ class Sequential:
         """The layers whose ``params`` training updates (not frozen)."""
         return [layer for layer in self.layers if layer.trainable and layer.params]
 
+    def penalized_weights(self):
+        """``(layer, name)`` of each trainable weight an L2 penalty applies to
+        (the layer's ``penalized`` names, e.g. ``"W"`` but not biases)."""
+        return [(layer, k) for layer in self.trainable_layers
+                for k in layer.penalized if k in layer.params]
+
+    def squared_weights(self):
+        """Sum of the squares of :meth:`penalized_weights`: a 0-d array on the
+        backend (``0.0`` when there are none)."""
+        xp = self.backend.xp
+        total = 0.0
+        for layer, k in self.penalized_weights():
+            flat = xp.reshape(layer.params[k], (-1,))
+            total = total + xp.vecdot(flat, flat)
+        return total
+
     @property
     def params(self):
         """The trainable arrays, layer by layer (list, updated in place);

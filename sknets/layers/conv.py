@@ -347,12 +347,11 @@ class Conv2D(Layer):
         if self.backend.is_numpy:
             dXp = self._work("input_grad", self._cache_padded_shape, dY.dtype)
             dXp[...] = 0
-        else:
-            dXp = xp.zeros(self._cache_padded_shape, dtype=dY.dtype, device=_device(dY))
-        if self.backend.is_numpy:
+
             def part(a, b):   # dY @ W[a, b].T: a contiguous block, cache-friendly
                 return xp.reshape(dY2 @ W[a, b, ...].T, (n, oh, ow, c))
         else:
+            dXp = xp.zeros(self._cache_padded_shape, dtype=dY.dtype, device=_device(dY))
             # On a GPU kernel launches cost more than cache misses: one GEMM
             # for the whole column gradient, then a strided view per offset.
             dcols = xp.reshape(dY2 @ xp.reshape(W, (-1, f)).T, (n, oh, ow, kh, kw, c))
