@@ -53,6 +53,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sknets import ConvNetClassifier, MLPClassifierScratch
 from sknets.backend import gpu_available
 
+from _mnist import load_mnist  # benchmarks/_mnist.py, beside this script
+
 LR = 1e-3
 HIDDEN = (256, 128)
 CONV = (16, 32)
@@ -62,13 +64,10 @@ DENSE = (128,)
 def load_data(path, dry_run=False):
     """(X_train, X_test, y_train, y_test, image_shape, description), float32 X."""
     if path:
-        with np.load(path) as d:
-            X = d["X"].reshape(len(d["X"]), -1).astype(np.float32) / 255.0
-            y = d["y"].astype(np.int64)
-        n_train = 8000 if len(X) == 10000 else int(0.8 * len(X))
-        side = int(round(np.sqrt(X.shape[1])))
-        out = [X[:n_train], X[n_train:], y[:n_train], y[n_train:], (side, side),
-               f"MNIST {os.path.basename(path)}: {n_train} train / {len(X) - n_train} test"]
+        Xtr, Xte, ytr, yte = load_mnist(path, np.float32)
+        side = int(round(np.sqrt(Xtr.shape[1])))
+        out = [Xtr, Xte, ytr, yte, (side, side),
+               f"MNIST {os.path.basename(path)}: {len(Xtr)} train / {len(Xte)} test"]
     else:
         from sklearn.datasets import load_digits
 

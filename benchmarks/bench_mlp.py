@@ -50,6 +50,8 @@ from threadpoolctl import threadpool_info
 
 from sknets import MLPClassifierScratch
 
+from _mnist import load_mnist  # benchmarks/_mnist.py, beside this script
+
 HIDDEN = (256, 128)
 BATCH = 128
 LR = 1e-3
@@ -59,11 +61,9 @@ ALPHA = 1e-4
 def load_data(path):
     """(X_train, X_test, y_train, y_test, description) as float64 arrays."""
     if path:
-        with np.load(path) as d:
-            X, y = d["X"].reshape(len(d["X"]), -1) / 255.0, d["y"].astype(np.int64)
-        n_train = 8000 if len(X) == 10000 else int(0.8 * len(X))
-        return (X[:n_train], X[n_train:], y[:n_train], y[n_train:],
-                f"MNIST {os.path.basename(path)}: {n_train} train / {len(X) - n_train} test rows")
+        Xtr, Xte, ytr, yte = load_mnist(path)
+        return (Xtr, Xte, ytr, yte,
+                f"MNIST {os.path.basename(path)}: {len(Xtr)} train / {len(Xte)} test rows")
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 

@@ -53,16 +53,15 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from _mnist import load_mnist  # benchmarks/_mnist.py, beside this script
+
 LR = 1e-3
 
 
 def load_data(path):
     """(X_train, X_test, y_train, y_test, side, description), X float32 in [0, 1]."""
     if path and os.path.exists(path):
-        with np.load(path) as d:
-            X = d["X"].reshape(len(d["X"]), -1).astype(np.float32) / 255
-            y = d["y"].astype(np.int64)
-        return X[:8000], X[8000:], y[:8000], y[8000:], 28, "mnist10k"
+        return (*load_mnist(path, np.float32), 28, "mnist10k")
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)

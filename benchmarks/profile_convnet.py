@@ -42,6 +42,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from _mnist import load_mnist  # benchmarks/_mnist.py, beside this script
+
 BATCH = 128
 LR = 1e-3
 
@@ -49,9 +51,7 @@ LR = 1e-3
 def load_data(path, n_samples, dtype):
     """Training rows ``(X, y, description)``, ``X`` scaled to [0, 1]."""
     if path and os.path.exists(path):
-        with np.load(path) as d:
-            X = d["X"].reshape(len(d["X"]), -1)[:8000].astype(dtype) / 255
-            y = d["y"][:8000].astype(np.int64)
+        X, _, y, _ = load_mnist(path, dtype)   # the training rows
         name = "mnist10k"
     else:
         from sklearn.datasets import load_digits
