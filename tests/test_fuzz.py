@@ -18,7 +18,7 @@ well under a minute on a 2-core machine.
 
 import re
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import pytest
