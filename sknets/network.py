@@ -55,6 +55,27 @@ class Sequential:
             X = layer.forward(X, training=training)
         return X
 
+    def placed(self, backend):
+        """A network of :meth:`~sknets.layers.Layer.placed` copies of the
+        layers, for inference on ``backend`` (``self`` is not changed)."""
+        net = Sequential([layer.placed(backend) for layer in self.layers])
+        net.backend = backend
+        net.input_shape_, net.output_shape_ = self.input_shape_, self.output_shape_
+        return net
+
+    @property
+    def stochastic(self):
+        """The layers whose training forward draws random numbers."""
+        return [layer for layer in self.layers if layer.stochastic]
+
+    def set_running_state(self, X):
+        """One training-mode pass over ``X`` that sets the running state of
+        every layer that keeps one (batch normalization) from ``X`` alone;
+        returns the output. See :meth:`~sknets.layers.Layer.set_running_state`."""
+        for layer in self.layers:
+            X = layer.set_running_state(X)
+        return X
+
     def backward(self, dY):
         """Back-propagate ``dY`` (gradient w.r.t. the output); fills ``grads``."""
         for layer in reversed(self.layers):

@@ -28,7 +28,25 @@ the same names) starts a layer from given values instead of its
 initialisation: that is how a fitted network's layers seed a new one
 (transfer learning). Pickling stores weights as NumPy arrays and drops
 caches, so a layer built on a GPU loads anywhere.
+
+**Caching rules.** ``forward(X, training=True)`` may keep what ``backward``
+needs in attributes whose names start with ``_cache`` (and reuse work arrays
+from one batch to the next through :meth:`Layer._work`, in training only).
+``forward(X, training=False)`` never changes ``params`` or ``state``. The
+estimators predict through :meth:`Layer.placed` copies made per call, so
+whatever an inference pass caches stays on the copy: a fitted layer is never
+changed by prediction, and concurrent predictions are safe.
+
+**What solvers must know.** :attr:`Layer.stochastic` is True for a layer
+whose training forward draws random numbers (dropout): its loss is not a
+deterministic function of the weights, which L-BFGS refuses.
+:attr:`Layer.keeps_running_state` is True for a layer whose ``state`` is
+updated by training forwards (batch normalization's moving statistics);
+:meth:`Layer.set_running_state` sets that state from one batch, which
+full-batch solvers use at the end of training.
 """
+
+import copy
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -60,6 +78,10 @@ class Layer(BaseEstimator):
 
     #: layers without a ``trainable`` parameter have nothing to freeze.
     trainable = True
+
+    #: whether ``state`` holds running statistics that training forwards
+    #: update (batch normalization); see :meth:`set_running_state`.
+    keeps_running_state = False
 
     #: the hyper-parameters' constraints, checked at ``build`` (scikit-learn's
     #: ``_parameter_constraints`` format).
@@ -147,7 +169,26 @@ class Layer(BaseEstimator):
         return tuple(input_shape)
 
     @property
+    def stochastic(self):
+        """Whether the training forward draws random numbers (e.g. dropout
+        with a positive rate), so the training loss is not a deterministic
+        function of the weights."""
+        return False
+
+    def set_running_state(self, X):
+        """Set the running ``state`` from the batch ``X`` alone (its exact
+        statistics, no moving average) and return the training-mode output.
+
+        Layers that keep running state override it; for the others this is
+        the training forward. Full-batch solvers call it once at the end of
+        training, so that inference reproduces the training forward on the
+        training data.
+        """
+        return self.forward(X, training=True)
+
+    @property
     def xp(self):
+        """The array namespace of the layer's backend."""
         return self.backend.xp
 
     @property
@@ -202,6 +243,23 @@ class Layer(BaseEstimator):
         return a
 
     # -- placement and pickling ----------------------------------------------
+    def placed(self, backend):
+        """A shallow copy of the built layer for inference on ``backend``.
+
+        The copy shares the weight arrays when ``backend`` is the layer's own
+        (else holds converted copies), starts without caches or gradients, and
+        whatever its forward caches stays on it: ``self`` is not changed.
+        """
+        twin = copy.copy(self)
+        for key in [k for k in vars(twin) if k.startswith("_cache")]:
+            delattr(twin, key)
+        twin.grads = {}
+        if backend != self.backend:
+            twin.params = {k: backend.asarray(v) for k, v in self.params.items()}
+            twin.state = {k: backend.asarray(v) for k, v in self.state.items()}
+            twin.backend = backend
+        return twin
+
     def to(self, backend):
         """Move the weights to ``backend`` (a :class:`Backend` or a name)."""
         if isinstance(backend, str) or backend is None:

@@ -47,6 +47,11 @@ class Dropout(Layer):
     def describe(self):
         return f"Dropout({self.rate:g})"
 
+    @property
+    def stochastic(self):
+        """True when ``rate > 0``: a new random mask at every training forward."""
+        return self.rate > 0
+
     def forward(self, X, training=False):
         if not training or self.rate == 0.0:
             return X

@@ -57,6 +57,9 @@ class BatchNormalization(Layer):
 
     penalized = ()
 
+    #: the moving statistics are running state (see ``set_running_state``).
+    keeps_running_state = True
+
     _parameter_constraints = {
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
@@ -107,7 +110,21 @@ class BatchNormalization(Layer):
             Y = self._forward_moving(X2)
         return self.xp.reshape(Y, X.shape)
 
-    def _forward_batch(self, X2):
+    def set_running_state(self, X):
+        """Normalise ``X`` with its own statistics (training mode) and make
+        them the moving statistics, exactly (no moving average).
+
+        A full-batch solver (L-BFGS) calls it once at the end of training on
+        the whole training set, so that inference on that data equals the
+        training forward. A frozen layer keeps its statistics.
+        """
+        if not self.trainable:
+            return self.forward(X, training=True)
+        X2 = self.xp.reshape(X, (-1, X.shape[-1]))
+        return self.xp.reshape(self._forward_batch(X2, momentum=0.0), X.shape)
+
+    def _forward_batch(self, X2, momentum=None):
+        momentum = self.momentum if momentum is None else momentum
         xp, m = self.xp, X2.shape[0]
         mean = self._colsum(X2) / m
         xhat = X2 - mean
@@ -116,8 +133,8 @@ class BatchNormalization(Layer):
         xhat *= inv_std                                   # centred, then scaled in place
         for key, batch in (("moving_mean", mean), ("moving_variance", var)):
             moving = self.state[key]
-            moving *= self.momentum
-            moving += (1.0 - self.momentum) * batch
+            moving *= momentum
+            moving += (1.0 - momentum) * batch
         self._cache_batch = True
         self._cache_xhat, self._cache_inv_std = xhat, inv_std
         Y = xhat * self.params["gamma"]
