@@ -1,4 +1,6 @@
-"""Training on a GPU with the CuPy backend (skips politely without one).
+"""
+Training on a GPU with the CuPy backend (skips politely without one)
+====================================================================
 
 The same estimator trains on an NVIDIA GPU when given ``backend="cupy"``
 (or ``"auto"``: the GPU when there is one), or for a whole block of code with

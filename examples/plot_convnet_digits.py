@@ -1,4 +1,6 @@
-"""A convolutional network on the digits, and the filters it learns.
+"""
+A convolutional network on the digits, and the filters it learns
+================================================================
 
 ``ConvNetClassifier`` reshapes each row of 64 pixels into an 8x8 image
 (``image_shape=(8, 8)``), slides 8 learned 3x3 filters over it

@@ -1,4 +1,6 @@
-"""Handwritten digits with the multi-layer perceptron.
+"""
+Handwritten digits with the multi-layer perceptron
+==================================================
 
 ``load_digits`` (1,797 images of 8x8 pixels, ten classes) with
 ``MLPClassifierScratch``: the model summary before training, the per-epoch

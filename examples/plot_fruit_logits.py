@@ -1,4 +1,6 @@
-"""Binary classification with logits and the sigmoid: apples or lemons?
+"""
+Binary classification with logits and the sigmoid: apples or lemons?
+====================================================================
 
 A small generated data set: each fruit has two features, its size in cm and a
 colour value (0 = red, 1 = yellow); apples are bigger and redder. A network

@@ -1,4 +1,6 @@
-"""A Pipeline and a grid search, as with any scikit-learn estimator.
+"""
+A Pipeline and a grid search, as with any scikit-learn estimator
+================================================================
 
 ``StandardScaler`` followed by ``MLPClassifierScratch`` on the breast-cancer
 data, tuned by ``GridSearchCV`` over the hidden layer size and the L2

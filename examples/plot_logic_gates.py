@@ -1,4 +1,6 @@
-"""Logic gates with a perceptron, and why XOR needs a hidden layer.
+"""
+Logic gates with a perceptron, and why XOR needs a hidden layer
+===============================================================
 
 A perceptron draws one straight line through the input plane. AND, OR and
 NAND put their 1s on one side of some line, so the perceptron learns them

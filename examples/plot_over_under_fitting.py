@@ -1,4 +1,6 @@
-"""Over- and under-fitting, seen in the training and validation loss; dropout.
+"""
+Over- and under-fitting, seen in the training and validation loss; dropout
+==========================================================================
 
 A hundred noisy samples of two interleaved half moons, fitted by three
 networks. Each holds out 30% of the samples and records the validation loss

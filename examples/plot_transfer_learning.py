@@ -1,4 +1,6 @@
-"""Transfer learning: a frozen convolution block from digits 0-4 helps on 5-9.
+"""
+Transfer learning: a frozen convolution block from digits 0-4 helps on 5-9
+==========================================================================
 
 A ``ConvNetClassifier`` (two blocks of ``Conv2D`` + ``MaxPool2D`` + ReLU, 16
 then 32 filters, then ``Dense(64)``) is trained on the digits 0-4 of the
