@@ -3,8 +3,9 @@
 Run ``python -m sknets`` (or the ``sknets`` console script) to train
 :class:`~sknets.MLPClassifierScratch` on scikit-learn's bundled digits and
 print the model summary, a table of epochs (train loss, validation score,
-seconds; ``verbose=1``'s cadence: the first 10, then one in ``ceil(epochs /
-20)``, every new best and the last), the test accuracy and the total time.
+seconds; ``verbose=1``'s cadence: the first 10, then at most 12 stretches,
+each shown by its last epoch and its last new best, and the last: at most
+36 rows for any ``--epochs``), the test accuracy and the total time.
 The features are passed as float32 (``--dtype``), so the estimator computes
 in float32.
 ``python -m sknets --help`` lists the options: the estimator, the dataset (a
@@ -12,8 +13,11 @@ bundled one, ``xor``, ``mnist`` from OpenML, or a CSV/NPZ file such as
 ``path/to/mnist10k.npz``, loaded by :mod:`sknets._main_data`),
 epochs, backend, hidden layers and saving the fitted model.
 
-Exit codes: 0 on success, 2 on a bad argument or unreadable dataset (one
-line on stderr, no traceback), 1 when training fails (e.g. it diverges).
+Exit codes: 0 on success; 2 on a bad argument, an unusable backend or an
+unreadable dataset (one line on stderr, no traceback, before any other
+output); 1 when training fails (e.g. it diverges); 130 on Ctrl-C (during
+training the first Ctrl-C stops it and the job still reports on the model
+trained so far; a second one quits at once).
 """
 
 import argparse
@@ -30,6 +34,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info
 
+from ._interrupt import INTERRUPTED
 from ._main_data import UsageError, load_dataset
 
 MODELS = {  # --model -> (class name in sknets, its regression counterpart or None)
@@ -156,10 +161,11 @@ def run(args, out=None):
         say("")
 
     t_fit = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X_train, y_train)
+    interrupted = _fit(model, X_train, y_train)
     fit_seconds = time.perf_counter() - t_fit
+    if interrupted:
+        say(f"Interrupted (Ctrl-C) after epoch {getattr(est, 'n_iter_', '?')}: reporting on the "
+            "model trained so far (Ctrl-C again to quit at once)")
     say("")
     if summary is None:
         say("Model summary")
@@ -180,7 +186,38 @@ def run(args, out=None):
         except OSError as exc:
             raise UsageError(f"cannot save the model to {args.save}: {exc.strerror or exc}")
         print(f"Saved the fitted {type(model).__name__} to {args.save}", file=out)
+    if interrupted:
+        raise Interrupted(model)
     return model
+
+
+class Interrupted(Exception):
+    """Training was stopped by Ctrl-C after a usable model was committed and
+    reported; the job exits with code 130."""
+
+    def __init__(self, model):
+        super().__init__("interrupted")
+        self.model = model
+
+
+def _fit(model, X, y):
+    """Fit ``model``; return True when Ctrl-C stopped training with a usable model.
+
+    On Ctrl-C the estimator commits the model of the last completed step,
+    warns, and raises KeyboardInterrupt again: the job then reports on that
+    model (a second Ctrl-C, or one before anything was committed, ends it).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", message=r"Training .*the KeyboardInterrupt is raised")
+        try:
+            model.fit(X, y)
+        except KeyboardInterrupt:
+            est = model[-1] if hasattr(model, "steps") else model
+            if not hasattr(est, "n_iter_") or getattr(est, "stop_reason_", None) != INTERRUPTED:
+                raise
+            return True
+    return False
 
 
 class _Parser(argparse.ArgumentParser):
@@ -194,8 +231,10 @@ def build_parser():
     p = _Parser(
         prog="sknets",
         description="Train an sknets estimator on a dataset: model summary, a table of "
-                    "epochs (the first 10, then a cadence, new bests and the last), test "
-                    "accuracy (R^2 for regression) and total time.")
+                    "epochs (the first 10, then at most 26 more rows: a cadence, new bests "
+                    "and the last), test accuracy (R^2 for regression) and total time. Exit "
+                    "codes: 0 done, 1 training failed, 2 bad option or dataset, 130 Ctrl-C "
+                    "(the first Ctrl-C stops training and still reports).")
     p.add_argument("--model", choices=list(MODELS), default="mlp",
                    help="estimator: MLPClassifierScratch (MLPRegressorScratch for "
                         "continuous targets), PerceptronClassifier or ConvNetClassifier "
@@ -258,20 +297,37 @@ def main(argv=None):
         return _fail(f"--save: no such directory for {args.save}", 2)
     if args.save and os.path.isdir(args.save):
         return _fail(f"--save: {args.save} is a directory; give a file name", 2)
+    if args.backend is not None:
+        problem = _backend_problem(args.backend)
+        if problem:
+            return _fail(f"--backend {args.backend}: {problem}", 2)
     try:
         run(args)
+    except Interrupted:
+        return 130
     except UsageError as exc:
         return _fail(str(exc), 2)
     except (ImportError, RuntimeError, ValueError, TypeError, ArithmeticError) as exc:
         # e.g. backend="cupy" without a GPU, or training that diverged.
         return _fail(f"{type(exc).__name__}: {exc}".splitlines()[0], 1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:   # a second Ctrl-C, or one outside training
         return _fail("interrupted", 130)
     except BrokenPipeError:   # the reader went away, e.g. `sknets | head`
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())   # no second error when Python flushes
         return 0
     return 0
+
+
+def _backend_problem(name):
+    """Why the backend ``name`` cannot be used here (one line), or None."""
+    from .backend import get_backend
+
+    try:
+        get_backend(name)
+    except (ImportError, RuntimeError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return None
 
 
 def _fail(message, code):

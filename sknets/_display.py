@@ -5,9 +5,10 @@ validation split), learning rate and seconds. A value that is the best so far
 (lowest loss, highest score) is marked with ``+``; the header, with a legend
 that says what the columns and ``+`` mean, is written with the first row.
 ``verbose=1`` prints every epoch of a fit of up to 20 epochs; for longer
-fits the first 10, then every ``ceil(max_iter / 20)``-th, every new best
-validation score and the last (so a 200-epoch fit prints about 30 rows, not
-200); ``verbose>=2`` prints every epoch. Every row is ONE ``write`` call
+fits the first 10, then one row per stretch of ``ceil((max_iter - 10) / 12)``
+epochs (its last epoch, preceded by the stretch's last new best validation
+score when that is another epoch) and the last epoch: at most 36 rows for
+any ``max_iter``; ``verbose>=2`` prints every epoch. Every row is ONE ``write`` call
 followed by ``flush``, so rows printed by parallel fits
 (``GridSearchCV(n_jobs=...)``) do not interleave inside a line.
 """
@@ -41,6 +42,8 @@ def _write(text, stream=None):
 
 #: legend lines written above the header (the ones whose column is shown).
 _LEGEND = (
+    ("train_loss", "train_loss: the loss on the training data (with the L2 penalty), "
+                   "averaged over the epoch's mini-batches"),
     ("valid_score", "valid_loss, valid_score: on the held-out validation_fraction "
                     "(score: accuracy, R^2 for regressors)"),
     ("learning_rate", "lr: the step size of the epoch; for Adam, as in scikit-learn, "
@@ -48,6 +51,24 @@ _LEGEND = (
                       "steps, which starts lower and rises toward learning_rate_init"),
     ("epoch", "+: the best value so far; dur: seconds"),
 )
+
+#: the perceptron's legend: its loss is the perceptron criterion, its lr eta0.
+_PERCEPTRON_LEGEND = (
+    ("train_loss", "train_loss: the perceptron criterion max(0, -y z) per sample (0 when "
+                   "the logit z has the sign of y in {-1, +1}, else |z|), averaged over the "
+                   "epoch's samples as they were seen (plus the penalty), summed over the "
+                   "one-vs-rest problems"),
+    ("valid_score", "valid_loss, valid_score: the criterion and the accuracy on the "
+                    "held-out validation_fraction"),
+    ("learning_rate", "lr: eta0, the constant step of the perceptron rule "
+                      "w += lr * y * x on each mistake"),
+    ("epoch", "+: the best value so far; dur: seconds"),
+)
+
+#: the rows of a long fit (verbose=1): the first ``FIRST_ROWS`` epochs, then
+#: at most ``STRETCHES`` stretches of equal length.
+FIRST_ROWS = 10
+STRETCHES = 12
 
 #: fits of up to this many epochs print every row with verbose=1.
 SHORT_FIT = 20
@@ -66,17 +87,22 @@ class EpochTable:
         more than ``SHORT_FIT`` epochs, 2 or more every row.
     max_epochs : int or None, default=None
         Epochs the fit may run (``max_iter``); None prints every row.
+    loss : str or None, default=None
+        The name of the loss class (``"PerceptronCriterion"`` selects the
+        perceptron's legend).
     """
 
-    def __init__(self, stream=None, verbose=2, max_epochs=None):
+    def __init__(self, stream=None, verbose=2, max_epochs=None, loss=None):
         self.stream = stream
         self._columns = None
         self._seen = 0
-        self._pending = None   # the last record, if not printed (printed at the end)
+        self._pending = None       # the last record, if not printed (printed at the end)
+        self._stretch_best = None  # the stretch's last new best, if not printed yet
         self._header_written = False
         self._every = None
+        self._legend = _PERCEPTRON_LEGEND if loss == "PerceptronCriterion" else _LEGEND
         if int(verbose) < 2 and max_epochs is not None and max_epochs > SHORT_FIT:
-            self._every = math.ceil(max_epochs / SHORT_FIT)
+            self._every = math.ceil((max_epochs - FIRST_ROWS) / STRETCHES)
 
     def _widths(self):
         return [max(len(title), 8) + 1 for _, title, _ in self._columns]
@@ -94,11 +120,12 @@ class EpochTable:
     def legend(self):
         """The lines above the header: what the columns, ``+`` and the rows mean."""
         keys = {key for key, _, _ in self._columns}
-        lines = [text for key, text in _LEGEND if key in keys]
+        lines = [text for key, text in self._legend if key in keys]
         if self._every is not None:
-            best = ", each new best valid_score" if "valid_score" in keys else ""
-            lines.append(f"rows: epochs 1-10, then one every {self._every} epochs{best} and "
-                         "the last (verbose=2: every epoch)")
+            best = (" (after the stretch's last new best valid_score, if another epoch)"
+                    if "valid_score" in keys else "")
+            lines.append(f"rows: epochs 1-{FIRST_ROWS}, then one every {self._every} "
+                         f"epochs{best}, and the last (verbose=2: every epoch)")
         return "\n".join(lines)
 
     def header(self):
@@ -106,22 +133,28 @@ class EpochTable:
         rules = ["-" * w + " " for w in self._widths()]
         return "  ".join(titles) + "\n" + "  ".join(rules)
 
-    def _shows(self, record):
-        n = self._seen
-        return (self._every is None or n <= 10 or n % self._every == 0
-                or bool(record.get("valid_score_best")))
-
     def print_epoch(self, record):
         """Write the row of ``record`` (with the legend and header before the
-        first one), or keep it for the end when the cadence skips it."""
+        first one), or keep it for later when the cadence skips it."""
         self._seen += 1
+        n = self._seen
         if self._columns is None:
             self._columns = [c for c in _COLUMNS if c[0] in record]
-        if not self._shows(record):
+        if self._every is None or n <= FIRST_ROWS:
+            _write(self._row_text(record), self.stream)
+            return
+        if record.get("valid_score_best"):
+            self._stretch_best = record
+        if (n - FIRST_ROWS) % self._every:
             self._pending = record
             return
-        self._pending = None
-        _write(self._row_text(record), self.stream)
+        _write(self._flush_text(record), self.stream)
+
+    def _flush_text(self, record):
+        """The rows kept back (the stretch's best, then ``record``), and forget them."""
+        best, self._stretch_best, self._pending = self._stretch_best, None, None
+        text = "" if best is None or best is record else self._row_text(best)
+        return text + ("" if record is None else self._row_text(record))
 
     def _row_text(self, record):
         text = ""
@@ -133,9 +166,7 @@ class EpochTable:
     def print_message(self, message):
         """Write a free-text line (stop reason, restored weights), after the
         last epoch's row if the cadence skipped it."""
-        text = "" if self._pending is None else self._row_text(self._pending)
-        self._pending = None
-        _write(text + message + "\n", self.stream)
+        _write(self._flush_text(self._pending) + message + "\n", self.stream)
 
 
 def mark_best(record, history):

@@ -197,17 +197,38 @@ def _load_csv(path, label_column):
     table = np.array(body, dtype=object)
     labels = table[:, col]
     features = np.delete(table, col, axis=1)
-    try:
-        X = features.astype(np.float64)
-    except ValueError:
-        bad = next(j for j in range(features.shape[1])
-                   if not all(_is_number(v) for v in features[:, j]))
-        j = bad + (bad >= col)
-        name = f"{header[j]!r}" if header else str(j)
-        raise UsageError(f"{path}: feature column {name} is not numeric "
-                         "(choose the label column with --label-column)") from None
+    _check_cells(path, table, header, col, first_row=2 if header else 1)
+    X = features.astype(np.float64)
     y = labels.astype(np.float64) if all(_is_number(v) for v in labels) else labels.astype(str)
     return X, y
+
+
+#: cells read as a missing value (compared in lower case, without spaces).
+MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}
+
+
+def _check_cells(path, table, header, label_col, first_row):
+    """Raise UsageError naming the first missing value (row and column), or the
+    first feature column that is not numeric. ``first_row``: the file's line
+    number of the table's first row."""
+    def column(j):
+        return f"{j + 1} ({header[j]!r})" if header else str(j + 1)
+
+    empty = np.argwhere(np.vectorize(lambda v: v.strip().lower() in MISSING, otypes=[bool])(table))
+    if len(empty):
+        i, j = empty[0]
+        what = "label" if j == label_col else "value"
+        raise UsageError(f"{path}: missing {what} in row {i + first_row}, column {column(j)} "
+                         f"({len(empty)} missing in all); fill "
+                         "or drop the rows with missing values")
+    for j in range(table.shape[1]):
+        if j == label_col:
+            continue
+        bad = next((i for i, v in enumerate(table[:, j]) if not _is_number(v)), None)
+        if bad is not None:
+            raise UsageError(f"{path}: feature column {column(j)} is not numeric "
+                             f"({table[bad, j]!r} in row {bad + first_row}; choose the label "
+                             "column with --label-column)")
 
 
 # ----------------------------------------------------------------- estimator

@@ -13,6 +13,9 @@ MARKER -->`` (Markdown). They are:
     This output block is not compared with what the code printed (timings).
 ``gpu``
     This Python block needs a CUDA GPU; it runs only where CuPy finds one.
+``slow``
+    This Python block takes long (it starts a cluster): its test is marked
+    ``slow``.
 
 A ``text`` block (or a block without a language) right after a Python block
 is what that block prints: it is compared with the printed text by doctest's
@@ -128,8 +131,8 @@ def python_groups(blocks):
     return groups
 
 
-_CHECKER = doctest.OutputChecker()
-_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+CHECKER = doctest.OutputChecker()
+FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
 def run_group(group, name):
@@ -143,7 +146,7 @@ def run_group(group, name):
         printed = buffer.getvalue()
         if output is None or "unchecked" in output.markers:
             continue
-        if not _CHECKER.check_output(output.code, printed, _FLAGS):
+        if not CHECKER.check_output(output.code, printed, FLAGS):
             raise AssertionError(
                 f"{name}, block at line {block.line}: printed output differs from the "
                 f"page's (line {output.line}).\n--- page:\n{output.code}--- printed:\n{printed}")

@@ -1,5 +1,6 @@
 """The per-epoch table (verbose), history_, early-stopping report, summary()."""
 
+import io
 import re
 import warnings
 
@@ -16,7 +17,7 @@ from sknets._display import EpochTable, mark_best
 ROW = re.compile(r"^\s+\d+(\s+-?\d+\.\d+[+ ]?){1,3}\s+[\d.e+-]+\s+\d+\.\d+\s*$")
 
 
-LEGEND = ("valid_loss, valid_score:", "lr:", "+:", "rows:")
+LEGEND = ("train_loss:", "valid_loss, valid_score:", "lr:", "+:", "rows:")
 
 
 def _is_legend(line):
@@ -156,7 +157,7 @@ def test_epoch_table_one_write_per_row():
         history.append(rec)
         table.print_epoch(rec)
     assert len(stream.writes) == 3 and stream.flushes == 3
-    assert stream.writes[0].count("\n") == 2 + 3        # legend (2 lines), header, rule, row
+    assert stream.writes[0].count("\n") == 3 + 3        # legend (3 lines), header, rule, row
     assert all(w.count("\n") == 1 for w in stream.writes[1:])
     assert [h["train_loss_best"] for h in history] == [True, True, False]
     assert "0.5000+" in stream.writes[1] and "0.7000+" not in stream.writes[2]
@@ -242,12 +243,43 @@ def test_verbose_one_prints_a_cadence_verbose_two_every_epoch(digits, capsys, ve
     if verbose == 2:
         assert epochs == list(range(1, 61))
         return
-    every = 3   # ceil(60 / 20)
+    every = 5   # ceil((60 - 10) / 12)
     best = {h["epoch"] for h in clf.history_ if h["valid_score_best"]}
-    expected = [e for e in range(1, 61) if e <= 10 or e % every == 0 or e in best or e == 60]
-    assert epochs == expected
+    expected = set(range(1, 11)) | {60}
+    for end in range(10 + every, 61, every):   # each stretch: its last new best, its end
+        expected.add(end)
+        in_stretch = [e for e in best if end - every < e <= end]
+        if in_stretch:
+            expected.add(max(in_stretch))
+    tail = [e for e in best if e > 60 - (60 - 10) % every]
+    if tail:
+        expected.add(max(tail))
+    assert epochs == sorted(expected)
     assert len(epochs) < 60
     assert lines[-1].startswith("Stopped after epoch 60")
+
+
+@pytest.mark.parametrize("max_epochs", [21, 200, 2000, 100_000])
+def test_cadence_is_capped_whatever_the_epochs_and_the_new_bests(max_epochs):
+    """Before: every new best was printed, so a regression whose validation
+    score improves at almost every epoch printed almost every epoch (1,286
+    lines for the main job's diabetes example at 2000 epochs)."""
+    stream = io.StringIO()
+    table = EpochTable(stream, verbose=1, max_epochs=max_epochs)
+    history = []
+    for epoch in range(1, max_epochs + 1):
+        rec = {"epoch": epoch, "train_loss": 1.0 / epoch, "valid_loss": 1.0 / epoch,
+               "valid_score": 1.0 - 1.0 / epoch if epoch % 7 else 0.0, "dur": 0.0}
+        mark_best(rec, history)
+        history.append(rec)
+        table.print_epoch(rec)
+    table.print_message("done")
+    lines = stream.getvalue().splitlines()
+    rows = [int(line.split()[0]) for line in lines if re.match(r"\s+\d+\s", line)]
+    assert rows[:10] == list(range(1, 11)) and rows[-1] == max_epochs
+    assert rows == sorted(set(rows))
+    assert len(rows) <= 36
+    assert lines[-1] == "done"
 
 
 def test_cadence_prints_the_last_epoch_when_stopping_early(digits, capsys):
@@ -257,5 +289,20 @@ def test_cadence_prints_the_last_epoch_when_stopping_early(digits, capsys):
     epochs = [int(line.split()[0]) for line in lines[2:-1]]
     # as scikit-learn: stops once more than n_iter_no_change epochs did not improve
     assert epochs[-1] == clf.n_iter_ == 14
-    assert epochs[:10] == list(range(1, 11)) and 11 not in epochs   # every 5th after 10
+    assert epochs[:10] == list(range(1, 11)) and 11 not in epochs   # one in 8 after 10
     assert lines[-1].startswith("Stopped after epoch 14")
+
+
+def test_perceptron_legend_defines_its_loss_and_lr(digits, capsys):
+    """Before: the perceptron's table explained ``lr`` in terms of Adam and
+    never said what its losses are."""
+    from sknets import PerceptronClassifier
+
+    X, y = digits
+    PerceptronClassifier(early_stopping=True, max_iter=5, tol=None, random_state=0,
+                         verbose=1).fit(X, y)
+    legend = capsys.readouterr().out.split("\n    epoch")[0]
+    assert "train_loss: the perceptron criterion max(0, -y z)" in legend
+    assert "lr: eta0" in legend and "w += lr * y * x" in legend
+    assert "valid_loss, valid_score: the criterion and the accuracy" in legend
+    assert "Adam" not in legend

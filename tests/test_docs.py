@@ -9,7 +9,9 @@
   files that exist and every gallery example produced its figures.
 """
 
+import contextlib
 import inspect
+import io
 import re
 import shlex
 import warnings
@@ -19,7 +21,8 @@ from pathlib import Path
 import pytest
 from threadpoolctl import threadpool_limits
 
-from _snippets import ROOT, SHELL_LANGS, parse, python_groups, run_group
+from _snippets import (CHECKER, FLAGS, OUTPUT_LANGS, ROOT, SHELL_LANGS, parse, python_groups,
+                       run_group)
 
 DOCS = ROOT / "docs"
 BUILD = DOCS / "_build" / "html"
@@ -39,7 +42,8 @@ def _groups():
     for page in pages():
         name = str(page.relative_to(ROOT))
         for group in python_groups(parse(page)):
-            marks = [pytest.mark.gpu] if any("gpu" in b.markers for b, _ in group) else []
+            markers = set().union(*(b.markers for b, _ in group))
+            marks = [getattr(pytest.mark, m) for m in ("gpu", "slow") if m in markers]
             params.append(pytest.param(name, group, id=f"{name}:{group[0][0].line}",
                                        marks=marks))
     return params
@@ -68,6 +72,38 @@ def test_python_blocks_run(page, group):
 
 
 # ------------------------------------------------------------ shell commands
+def _cli_runs():
+    """Shell blocks of one ``python -m sknets`` command followed by its output."""
+    params = []
+    for page in pages():
+        blocks = parse(page)
+        for block, nxt in zip(blocks, blocks[1:]):
+            lines = [line for line in block.code.splitlines() if line.strip()]
+            if (block.lang in SHELL_LANGS and len(lines) == 1
+                    and lines[0].startswith("python -m sknets") and nxt.lang in OUTPUT_LANGS):
+                name = str(page.relative_to(ROOT))
+                params.append(pytest.param(lines[0], nxt, id=f"{name}:{block.line}"))
+    return params
+
+
+@pytest.mark.parametrize(("command", "output"), _cli_runs())
+def test_command_line_runs_print_what_the_page_shows(command, output):
+    from sknets.__main__ import main
+
+    buffer = io.StringIO()
+    with threadpool_limits(1, user_api="blas"), contextlib.redirect_stdout(buffer):
+        code = main(shlex.split(command)[3:])
+    assert code == 0
+    if "unchecked" in output.markers:   # timings: check all but the numbers of seconds
+        expected = re.sub(r"\d+\.\d+ s\b|\d+\.\d{4}(?=\s*$)", "...", output.code,
+                          flags=re.M)
+        expected = expected.replace("openblas 1 threads", "...")
+    else:
+        expected = output.code
+    assert CHECKER.check_output(expected, buffer.getvalue(), FLAGS), buffer.getvalue()
+
+
+
 def _extras():
     cfg = ConfigParser()
     cfg.read(ROOT / "setup.cfg")
@@ -90,7 +126,11 @@ def _check_command(words, extras):
             assert not missing, f"no extra {missing} in setup.cfg"
     elif words[:3] == ["python", "-m", "sknets"] or words[:1] == ["sknets"]:
         args = words[3:] if words[0] == "python" else words[1:]
-        build_parser().parse_args(args)   # exits (SystemExit) on an unknown option
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            try:
+                build_parser().parse_args(args)
+            except SystemExit as exc:   # --help exits 0; an unknown option 2
+                assert exc.code == 0, f"bad options: {shlex.join(words)}"
     elif words[:1] in (["python"], ["bash"]) and words[1].endswith((".py", ".sh")):
         assert (ROOT / words[1]).is_file(), words[1]
     elif words[:3] == ["python", "-m", "pytest"] or words[:1] in (["ruff"], ["pre-commit"]):
@@ -115,10 +155,7 @@ def test_shell_commands_exist():
                 if not line or line.startswith("#"):
                     continue
                 for command in re.split(r"\s*(?:&&|;)\s*", line):
-                    try:
-                        _check_command(shlex.split(command), extras)
-                    except SystemExit:
-                        raise AssertionError(f"{page.name}: bad options: {command}") from None
+                    _check_command(shlex.split(command), extras)
                     checked += 1
     assert checked >= 10
 

@@ -55,17 +55,17 @@ def test_digits_summary_epochs_and_accuracy(capsys):
     # printed before training (as Keras does), ahead of the epoch table
     assert out.index("Total params") < out.index("train_loss")
     # Rows with a validation score at a readable cadence (every epoch up to
-    # 10, then every 5th of 100, each new best and the last), then the test
-    # score and the time.
+    # 10, then the end of each stretch of 8 epochs (ceil(90 / 12)) after the
+    # stretch's last new best, and the last), then the test score and the time.
     assert "valid_score" in out
     assert "lr: the step size of the epoch" in out and "+: the best value so far" in out
     epochs = epoch_numbers(out)
     assert epochs[:10] == list(range(1, 11)) and epochs[-1] == 100
-    assert epochs == sorted(set(epochs)) and 20 <= len(epochs) < 100
+    assert epochs == sorted(set(epochs)) and 20 <= len(epochs) <= 36
     rows = {int(line.split()[0]): line for line in out.splitlines()
             if re.match(r"^\s*\d+\s+\d+\.\d+", line)}
     for epoch in epochs[10:-1]:   # off the cadence: a new best validation score
-        assert epoch % 5 == 0 or rows[epoch].split()[3].endswith("+"), rows[epoch]
+        assert (epoch - 10) % 8 == 0 or rows[epoch].split()[3].endswith("+"), rows[epoch]
     assert printed_score(out) >= 0.93
     assert re.search(r"^Total time: \d+\.\d+ s", out, flags=re.M)
 
@@ -139,7 +139,7 @@ def test_bad_path_unknown_dataset_bad_column(iris_csv, tmp_path, capsys):
         (["--dataset", str(iris_csv), "--label-column", "colour"], "no column named 'colour'"),
         (["--dataset", str(iris_csv), "--label-column", "9"], "out of range"),
         # With the default (last) label column, the text column is a feature.
-        (["--dataset", str(iris_csv)], "feature column 'species' is not numeric"),
+        (["--dataset", str(iris_csv)], "feature column 1 ('species') is not numeric ('setosa' in row 2"),
     ]
     garbage = tmp_path / "garbage.npz"
     garbage.write_bytes(b"this is not a zip archive")
@@ -148,6 +148,63 @@ def test_bad_path_unknown_dataset_bad_column(iris_csv, tmp_path, capsys):
         assert main(argv + ["--epochs", "1"]) == 2, argv
         line = one_line_error(capsys.readouterr().err)
         assert message in line, (argv, line)
+
+
+@pytest.mark.parametrize("cell", ["", " ", "NA", "nan"])
+def test_csv_missing_value_is_named_with_its_row_and_column(iris_csv, cell, capsys):
+    """Before: an empty cell was reported as a column that is "not numeric"."""
+    lines = iris_csv.read_text().splitlines()
+    cells = lines[5].split(",")
+    cells[3] = cell                      # line 6 of the file, column 4 (petal_length)
+    lines[5] = ",".join(cells)
+    iris_csv.write_text("\n".join(lines) + "\n")
+    assert main(["--dataset", str(iris_csv), "--label-column", "species", "--epochs", "1"]) == 2
+    captured = capsys.readouterr()
+    line = one_line_error(captured.err)
+    assert "missing value in row 6, column 4 ('petal_length')" in line, line
+    assert captured.out == ""
+
+
+def test_unusable_backend_is_one_line_before_any_output(monkeypatch, capsys):
+    """Before: ``--backend cupy`` without CuPy printed the summary, then the
+    error, and exited 1."""
+    import sknets.backend
+
+    def no_cupy():
+        raise ImportError("backend='cupy' needs CuPy, which is not installed")
+
+    monkeypatch.setattr(sknets.backend, "_cupy_backend", no_cupy)
+    assert main(["--backend", "cupy", "--epochs", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "--backend cupy: ImportError: backend='cupy' needs CuPy" in one_line_error(captured.err)
+
+
+def test_ctrl_c_reports_on_the_model_trained_so_far(monkeypatch, capsys):
+    """Ctrl-C during training: the estimator commits the last completed
+    epoch's model and raises KeyboardInterrupt again; the job reports the
+    test score of that model and exits with 130."""
+    import signal
+
+    from sknets.optimizers import OPTIMIZERS
+
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("a custom SIGINT handler is installed")
+    cls, calls = OPTIMIZERS["adam"], {"n": 0}
+    original = cls.update_params
+
+    def step(self, params, grads):
+        calls["n"] += 1
+        original(self, params, grads)
+        if calls["n"] == 20:                                  # during epoch 3
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)   # what Ctrl-C calls
+
+    monkeypatch.setattr(cls, "update_params", step)
+    assert main(["--epochs", "50"]) == 130
+    captured = capsys.readouterr()
+    assert "Interrupted (Ctrl-C) after epoch 2: reporting on the model" in captured.out
+    assert printed_score(captured.out) > 0.2                   # chance: 0.1
+    assert captured.err == ""                                  # no warning, no traceback
 
 
 def test_bad_option_value_exits_2(tmp_path, capsys):

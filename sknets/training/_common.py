@@ -71,7 +71,9 @@ class EpochLog:
 
     def __init__(self, state, verbose, max_epochs):
         self.state = state
-        self.display = EpochTable(verbose=verbose, max_epochs=max_epochs) if verbose else None
+        loss = type(getattr(state, "loss", None)).__name__   # the perceptron's legend
+        self.display = (EpochTable(verbose=verbose, max_epochs=max_epochs, loss=loss)
+                        if verbose else None)
 
     def record(self, record):
         """Flag the record's best values, append it to the history, print its row."""
