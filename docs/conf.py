@@ -7,6 +7,7 @@ the environment sets ``SKNETS_EXAMPLE_FAST=0``.
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -47,7 +48,6 @@ nitpicky = False
 # -- autodoc / autosummary / numpydoc ----------------------------------------
 autosummary_generate = True
 autosummary_imported_members = False
-autodoc_default_options = {"members": False, "inherited-members": False}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -68,12 +68,49 @@ numpydoc_validation_checks = {
     "RT05",   # return descriptions ending with a period
     "SS03",   # summary ending with a period
     "SS05",   # summary in the infinitive (numpydoc's "Returns" rule)
+    "GL02",   # closing quotes on the line after the text
+    "SA03",   # See Also descriptions starting with a capital
+    "PR03",   # parameter order: the networks' shared text (sknets/_docs.py) goes by topic
 }
 numpydoc_validation_exclude = {
     r"\.__init__$",
     r"\.__call__$",
     r"\.__repr__$",
+    # scikit-learn's own methods, inherited by every estimator and layer
+    r"\.(get_params|set_params|get_metadata_routing|set_\w+_request|set_output|"
+    r"fit_transform)$",
+    # module constants: autodata shows their ``#:`` comment; numpydoc would
+    # validate the docstring of their type (tuple, dict, bool)
+    r"\.(ACTIVATIONS|FRUIT_NAMES|LOGIC_GATES|HAS_SKLEARN_CALLBACKS|STOCHASTIC_SOLVERS)$",
 }
+
+
+
+# scikit-learn's methods that every estimator inherits: the metadata-routing
+# setters are noise here, and the docstrings of the others refer to labels
+# and glossary terms of scikit-learn's own documentation.
+_SKLEARN_NOISE = re.compile(r"set_\w+_request$|get_metadata_routing$|args$|with_traceback$|"
+                            r"add_note$")   # the last three: BaseException's
+_SKLEARN_ROLE = re.compile(r":(?:ref|term|func|class|meth|mod|attr):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
+
+
+def _skip_sklearn_noise(app, what, name, obj, skip, options):
+    if _SKLEARN_NOISE.match(name):
+        return True
+    return None
+
+
+def _plain_sklearn_roles(app, what, name, obj, options, lines):
+    module = getattr(obj, "__module__", None) or ""
+    if module.startswith("sklearn"):
+        lines[:] = [_SKLEARN_ROLE.sub(lambda m: f"``{(m.group(1) or m.group(2)).strip()}``", line)
+                    for line in lines]
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_sklearn_noise)
+    app.connect("autodoc-process-docstring", _plain_sklearn_roles, priority=400)
+
 
 # -- sphinx-gallery -----------------------------------------------------------
 sphinx_gallery_conf = {
@@ -81,7 +118,6 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",        # run the plot_* scripts; others are shown
     "ignore_pattern": r"__init__\.py",
-    "reset_argv": lambda gallery_conf, script_vars: [],
     "download_all_examples": False,
     "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",

@@ -110,14 +110,18 @@ class NetworkClassifierMixin(ClassifierMixin):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data (images too, for the networks that take them).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The labels (class labels, or a binary indicator matrix for multilabel).
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss; None weighs every sample 1.
         classes : array of shape (n_classes,), default=None
             All classes across calls; required on the first call.
 
         Returns
         -------
         self : object
+            The estimator, updated.
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
 
@@ -203,6 +207,7 @@ class NetworkClassifierMixin(ClassifierMixin):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))`` (``-inf`` where a probability underflows).
         """
         with np.errstate(divide="ignore"):
             return np.log(self._proba(self._validated_X(X)))

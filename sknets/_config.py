@@ -65,6 +65,17 @@ def config_context(*, backend=None):
     backend : {"numpy", "cupy", "auto"}, default=None
         Array backend for estimators whose ``backend`` parameter is ``None``.
 
+    Yields
+    ------
+    None
+        The block runs with the changed configuration; the previous one is
+        restored when it ends, even on an exception.
+
+    Raises
+    ------
+    ValueError
+        If ``backend`` is not one of the accepted names.
+
     Examples
     --------
     >>> import sknets

@@ -165,7 +165,7 @@ _SHARED_ATTRS_DOC = """
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names seen during fit (only when X has string column names).
 
     n_iter_ : int

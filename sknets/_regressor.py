@@ -74,12 +74,16 @@ class NetworkRegressorMixin(RegressorMixin):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data (images too, for the networks that take them).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss; None weighs every sample 1.
 
         Returns
         -------
         self : object
+            The estimator, updated.
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 

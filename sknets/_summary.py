@@ -36,6 +36,7 @@ class SummaryMixin:
         Returns
         -------
         table : str
+            The table, as printed.
 
         Raises
         ------

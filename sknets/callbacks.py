@@ -82,7 +82,19 @@ class FitTasks:
         return {k: v for k, v in vars(self.estimator).items() if k.endswith("_")}
 
     def epoch_begin(self, n_batches):
-        """Open the task of one epoch of ``n_batches`` mini-batches."""
+        """Open the task of one epoch.
+
+        Parameters
+        ----------
+        n_batches : int
+            The epoch's mini-batches (its subtasks).
+
+        Returns
+        -------
+        epoch_ctx : CallbackContext or None
+            The epoch's task, for :meth:`batch_begin` and :meth:`epoch_end`;
+            None without callbacks.
+        """
         if not self.enabled:
             return None
         ctx = self.root.subcontext(task_name="epoch", max_subtasks=n_batches)
@@ -90,6 +102,18 @@ class FitTasks:
         return ctx
 
     def batch_begin(self, epoch_ctx):
+        """Open the task of one mini-batch.
+
+        Parameters
+        ----------
+        epoch_ctx : CallbackContext or None
+            The epoch's task, from :meth:`epoch_begin`.
+
+        Returns
+        -------
+        batch_ctx : CallbackContext or None
+            The mini-batch's task, for :meth:`batch_end`.
+        """
         if epoch_ctx is None:
             return None
         ctx = epoch_ctx.subcontext(task_name="batch")
@@ -97,11 +121,29 @@ class FitTasks:
         return ctx
 
     def batch_end(self, batch_ctx):
+        """Close the task of one mini-batch.
+
+        Parameters
+        ----------
+        batch_ctx : CallbackContext or None
+            The mini-batch's task, from :meth:`batch_begin`.
+        """
         if batch_ctx is not None:
             batch_ctx.call_on_fit_task_end(estimator=self.estimator)
 
     def epoch_end(self, epoch_ctx):
-        """Close an epoch's task; return True if a callback asks to stop."""
+        """Close an epoch's task.
+
+        Parameters
+        ----------
+        epoch_ctx : CallbackContext or None
+            The epoch's task, from :meth:`epoch_begin`.
+
+        Returns
+        -------
+        stop : bool
+            True if a callback asks to stop training.
+        """
         if epoch_ctx is None:
             return False
         return epoch_ctx.call_on_fit_task_end(
@@ -109,7 +151,13 @@ class FitTasks:
         )
 
     def iteration(self):
-        """One L-BFGS iteration, reported as a leaf task; True asks to stop."""
+        """Report one L-BFGS iteration, as a task of its own.
+
+        Returns
+        -------
+        stop : bool
+            True if a callback asks to stop training.
+        """
         if not self.enabled:
             return False
         ctx = self.root.subcontext(task_name="lbfgs-iter")

@@ -154,7 +154,7 @@ class ConvNetClassifier(NetworkClassifierMixin, NetworkFeaturesMixin, SolverMixi
     n_features_in_ : int
         Number of features (``height * width * channels``) seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names seen during fit (only when X has string column names).
 
     n_iter_ : int
@@ -176,9 +176,14 @@ class ConvNetClassifier(NetworkClassifierMixin, NetworkFeaturesMixin, SolverMixi
 
     Notes
     -----
-    Convolution kernels use He's uniform initialisation [2]_ (biases zero);
+    Convolution kernels use He's uniform initialisation [1]_ (biases zero);
     hidden dense layers He's too with ReLU, Glorot's otherwise; the output
     layer Glorot's.
+
+    References
+    ----------
+    .. [1] K. He, X. Zhang, S. Ren and J. Sun, "Delving deep into rectifiers:
+       surpassing human-level performance on ImageNet classification", ICCV 2015.
 
     Examples
     --------

@@ -80,12 +80,12 @@ def make_fruit(n_samples=100, random_state=None):
     Apples (label 0) are larger and red, lemons (label 1) smaller and
     yellow. Each class is a Gaussian cloud:
 
-    ==========  ===============  ======================
-    class       size (cm)        colour (0 red, 1 yellow)
-    ==========  ===============  ======================
+    ==========  =================  ========================
+    class       size (cm)          colour (0 red, 1 yellow)
+    ==========  =================  ========================
     0 "apple"   mean 8.0, sd 0.7   mean 0.25, sd 0.08
     1 "lemon"   mean 6.0, sd 0.5   mean 0.75, sd 0.08
-    ==========  ===============  ======================
+    ==========  =================  ========================
 
     The colour value is clipped to ``[0, 1]``. The classes are far apart
     along the colour axis, so the set is linearly separable in practice (a

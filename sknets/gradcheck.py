@@ -23,10 +23,12 @@ def numerical_gradient(f, x, eps=1e-6):
     x : numpy.ndarray of float64
         Perturbed in place, restored afterwards.
     eps : float, default=1e-6
+        The step ``h`` of the central differences.
 
     Returns
     -------
     grad : numpy.ndarray of the shape of ``x``
+        The numerical gradient of ``f`` with respect to each entry of ``x``.
     """
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
@@ -59,7 +61,9 @@ def check_layer_gradients(layer, input_shape, n_samples=3, random_state=0,
     input_shape : tuple of int
         One sample's input shape.
     n_samples : int, default=3
+        Rows of the random input batch.
     random_state : int, default=0
+        Seed of the layer's weights, the input and the upstream gradient.
     training : bool, default=True
         Passed to ``forward`` (layers such as dropout must be deterministic
         for the check, e.g. with a fixed mask).
@@ -102,10 +106,15 @@ def check_loss_gradients(loss, z, y, sample_weight=None, rtol=1e-5, atol=1e-8):
     Parameters
     ----------
     loss : Loss
+        The loss to check, e.g. :class:`~sknets.losses.SoftmaxCrossEntropy`.
     z : numpy.ndarray of shape (n_samples, n_outputs), float64
         Logits (perturbed in place during the check).
     y : numpy.ndarray of shape (n_samples, n_outputs)
+        Encoded targets (one-hot, binary indicators or values).
     sample_weight : numpy.ndarray of shape (n_samples,), default=None
+        Sample weights; None weighs every sample 1.
+    rtol, atol : float
+        Tolerances of :func:`numpy.testing.assert_allclose`.
 
     Raises
     ------

@@ -25,14 +25,18 @@ def glorot_uniform(rng, fan_in, fan_out, kernel_shape, bias_shape, factor=6.0):
     Parameters
     ----------
     rng : numpy.random.RandomState
+        The source of the draws (the estimator's ``random_state``).
     fan_in, fan_out : int
         Number of inputs and outputs of one unit.
     kernel_shape, bias_shape : tuple of int
+        Shapes of the weights and of the biases.
     factor : float, default=6.0
+        The numerator of the bound: 6 (Glorot), 2 (scikit-learn, logistic).
 
     Returns
     -------
     kernel, bias : numpy.ndarray of dtype float64
+        The weights and the biases, of ``kernel_shape`` and ``bias_shape``.
     """
     bound = np.sqrt(factor / (fan_in + fan_out))
     kernel = rng.uniform(-bound, bound, kernel_shape)
@@ -43,17 +47,26 @@ def glorot_uniform(rng, fan_in, fan_out, kernel_shape, bias_shape, factor=6.0):
 def he_uniform(rng, fan_in, fan_out, kernel_shape, bias_shape):
     """He/Kaiming uniform weights (``U(-b, b)``, ``b = sqrt(6 / fan_in)``), zero biases.
 
-    The scheme suited to ReLU units [2]_, used by default for convolutions.
+    The scheme suited to ReLU units [1]_, used by default for convolutions.
 
     Parameters
     ----------
     rng : numpy.random.RandomState
+        The source of the draws (the estimator's ``random_state``).
     fan_in, fan_out : int
+        Number of inputs and outputs of one unit (``fan_out`` is unused).
     kernel_shape, bias_shape : tuple of int
+        Shapes of the weights and of the biases.
 
     Returns
     -------
     kernel, bias : numpy.ndarray of dtype float64
+        The weights, of ``kernel_shape``, and zero biases, of ``bias_shape``.
+
+    References
+    ----------
+    .. [1] K. He, X. Zhang, S. Ren and J. Sun, "Delving deep into rectifiers:
+       surpassing human-level performance on ImageNet classification", ICCV 2015.
     """
     bound = np.sqrt(6.0 / fan_in)
     kernel = rng.uniform(-bound, bound, kernel_shape)

@@ -82,8 +82,10 @@ class LossCurveDisplay:
         Parameters
         ----------
         estimator : fitted sknets estimator (or a Pipeline ending in one)
+            The estimator whose ``history_`` is drawn.
             Reads ``history_`` (``loss_curve_`` for L-BFGS) and ``best_epoch_``.
         ax : matplotlib Axes or None, default=None
+            Where to draw; None makes a new figure.
             Where to draw; a new figure if None.
         **plot_kwargs
             Passed to :meth:`plot`.
@@ -126,6 +128,7 @@ class LossCurveDisplay:
         Parameters
         ----------
         ax : matplotlib Axes or None, default=None
+            Where to draw; None makes a new figure.
         log_scale : bool, default=False
             Logarithmic loss axis.
         train_kw, valid_kw : dict or None
@@ -134,6 +137,7 @@ class LossCurveDisplay:
         Returns
         -------
         self : LossCurveDisplay
+            The display, with ``ax_`` and ``figure_`` set.
         """
         ax = _axes(ax)
         self.train_line_, = ax.plot(self.epochs, self.train_loss,
@@ -195,9 +199,11 @@ class FilterDisplay:
         Parameters
         ----------
         estimator : fitted ConvNetClassifier (or a Pipeline ending in one)
+            The network whose convolution kernels are drawn.
         layer : int, default=0
             Which convolution layer (0: the first one).
         ax : matplotlib Axes or None, default=None
+            Where to draw; None makes a new figure.
         **plot_kwargs
             Passed to :meth:`plot`.
 
@@ -249,6 +255,7 @@ class FilterDisplay:
         Parameters
         ----------
         ax : matplotlib Axes or None, default=None
+            Where to draw; None makes a new figure.
         cmap : str, default="gray"
             Colour map of one-channel kernels.
         n_cols : int or None, default=None
@@ -259,6 +266,7 @@ class FilterDisplay:
         Returns
         -------
         self : FilterDisplay
+            The display, with ``ax_`` and ``figure_`` set.
         """
         ax = _axes(ax)
         self.mosaic_ = self._mosaic(n_cols)

@@ -165,7 +165,9 @@ def _public_names():
     import sknets
 
     modules = {"sknets": sknets.__all__}
-    for name in ("layers", "training", "plotting", "datasets", "gradcheck", "exceptions",
+    # sknets.training (the trainers) is the engine's interface to the
+    # estimators, not yet a user-facing API: docs/development.rst says so.
+    for name in ("layers", "plotting", "datasets", "gradcheck", "exceptions",
                  "callbacks", "backend", "initializers", "losses", "optimizers", "network"):
         module = __import__(f"sknets.{name}", fromlist=["_"])
         names = getattr(module, "__all__", None)

@@ -53,7 +53,18 @@ from ..backend import get_backend, to_numpy
 
 
 class Layer(BaseEstimator):
-    """Base class of all layers.
+    """Base class of all layers: the layer contract.
+
+    A layer maps a batch ``X`` of shape ``(n_samples, *input_shape_)`` to a
+    batch of shape ``(n_samples, *output_shape_)`` with :meth:`forward`, and
+    sends the gradient back with :meth:`backward`. Its constructor only
+    stores hyper-parameters (a layer is a specification, like a scikit-learn
+    estimator); :meth:`build` checks them and creates the weights. A
+    subclass implements ``forward`` and ``backward``, and, as needed,
+    ``output_shape``, ``_init_params`` / ``_init_state`` (its weights, as
+    NumPy arrays), ``describe`` and the flags below. The module
+    :mod:`sknets.layers` says more: caching rules, frozen layers, what
+    solvers must know.
 
     Attributes
     ----------
@@ -65,23 +76,49 @@ class Layer(BaseEstimator):
         Gradients of the loss for each parameter, filled by ``backward``.
     input_shape_, output_shape_ : tuple of int
         One sample's input and output shape, set by ``build``.
+
+    See Also
+    --------
+    sknets.gradcheck.check_layer_gradients : Check ``backward`` against
+        finite differences.
+
+    Notes
+    -----
+    The contract, as in "Deep Learning from Scratch" (Saito, O'Reilly Japan
+    2016, chapter 5): ``forward(X, training=True)`` may cache what
+    ``backward`` needs in attributes whose names start with ``_cache``;
+    ``forward(X, training=False)`` never changes ``params`` or ``state``;
+    ``backward(dY)`` follows the last training forward, writes ``grads`` (same
+    keys as ``params``; none for a frozen layer) and returns the gradient with
+    respect to the input (or None when :attr:`need_input_grad` is False).
     """
 
-    #: whether ``backward`` must return the input gradient; the network
+    #: Methods whose overrides without a docstring take the base class's
+    #: (the contract is written once, here).
+    _CONTRACT = ("forward", "backward", "output_shape", "describe", "set_running_state")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in cls._CONTRACT:
+            method = vars(cls).get(name)
+            if callable(method) and not method.__doc__:
+                method.__doc__ = getattr(Layer, name).__doc__
+
+    #: Whether ``backward`` must return the input gradient; the network
     #: turns it off for the layers before the first trainable one.
     need_input_grad = True
 
-    #: parameter keys that the L2 penalty ``alpha`` applies to (weights, not biases).
+    #: Parameter keys that the L2 penalty ``alpha`` applies to (weights, not biases).
     penalized = ("W",)
 
-    #: layers without a ``trainable`` parameter have nothing to freeze.
+    #: Layers without a ``trainable`` parameter have nothing to freeze.
     trainable = True
 
-    #: whether ``state`` holds running statistics that training forwards
+    #: Whether ``state`` holds running statistics that training forwards
     #: update (batch normalization); see :meth:`set_running_state`.
     keeps_running_state = False
 
-    #: the hyper-parameters' constraints, checked at ``build`` (scikit-learn's
+    #: The hyper-parameters' constraints, checked at ``build`` (scikit-learn's
     #: ``_parameter_constraints`` format).
     _parameter_constraints: dict = {}
 
@@ -95,6 +132,7 @@ class Layer(BaseEstimator):
         input_shape : tuple of int
             Shape of one sample (no batch axis).
         backend : Backend
+            Where the weights live (:func:`sknets.backend.get_backend`).
         dtype : numpy dtype
             Floating dtype of the weights.
         rng : numpy.random.RandomState
@@ -104,6 +142,7 @@ class Layer(BaseEstimator):
         Returns
         -------
         output_shape : tuple of int
+            One sample's output shape.
 
         Raises
         ------
@@ -163,7 +202,23 @@ class Layer(BaseEstimator):
         return {}
 
     def output_shape(self, input_shape):
-        """One sample's output shape for one sample's ``input_shape``."""
+        """One sample's output shape for one sample's input shape.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            One sample's input shape (no batch axis).
+
+        Returns
+        -------
+        output_shape : tuple of int
+            One sample's output shape; the base class keeps the input's.
+
+        Raises
+        ------
+        ValueError
+            If the layer cannot take inputs of that shape.
+        """
         return tuple(input_shape)
 
     @property
@@ -174,13 +229,23 @@ class Layer(BaseEstimator):
         return False
 
     def set_running_state(self, X):
-        """Set the running ``state`` from the batch ``X`` alone (its exact
-        statistics, no moving average) and return the training-mode output.
+        """Set the running ``state`` from one batch and return the training output.
 
-        Layers that keep running state override it; for the others this is
-        the training forward. Full-batch solvers call it once at the end of
-        training, so that inference reproduces the training forward on the
-        training data.
+        The state is set from the batch ``X`` alone (its exact statistics, no
+        moving average). Layers that keep running state override it; for the
+        others this is the training forward. Full-batch solvers call it once
+        at the end of training, so that inference reproduces the training
+        forward on the training data.
+
+        Parameters
+        ----------
+        X : array of shape ``(n_samples, *input_shape_)``
+            The batch, in the layer's namespace and dtype.
+
+        Returns
+        -------
+        Y : array of shape ``(n_samples, *output_shape_)``
+            The training-mode output for ``X``.
         """
         return self.forward(X, training=True)
 
@@ -200,7 +265,13 @@ class Layer(BaseEstimator):
         return _size(getattr(self, "state", {}))
 
     def describe(self):
-        """Short description for the summary table, e.g. ``Dense(128)``."""
+        """Short description for the summary table.
+
+        Returns
+        -------
+        text : str
+            The layer's name and main hyper-parameters, e.g. ``"Dense(128)"``.
+        """
         return type(self).__name__
 
     def get_weights(self):
@@ -216,9 +287,47 @@ class Layer(BaseEstimator):
 
     # -- computation --------------------------------------------------------
     def forward(self, X, training=False):
+        """Compute the layer's output for a batch.
+
+        Parameters
+        ----------
+        X : array of shape ``(n_samples, *input_shape_)``
+            The batch, in the namespace of the layer's backend (``self.xp``)
+            and the layer's dtype.
+        training : bool, default=False
+            True in training: the layer may cache what :meth:`backward` needs
+            (in attributes named ``_cache*``), draw random numbers (dropout)
+            and update its running ``state`` (batch normalization). False in
+            inference: ``params`` and ``state`` are left as they are.
+
+        Returns
+        -------
+        Y : array of shape ``(n_samples, *output_shape_)``
+            The output, in the same namespace and dtype. It may share memory
+            with ``X`` only where the layer documents it (e.g. reshaping).
+        """
         raise NotImplementedError
 
     def backward(self, dY):
+        """Back-propagate the gradient of the loss through the layer.
+
+        Called after ``forward(X, training=True)`` on the same batch, whose
+        cache it reads. It writes the gradient of the loss with respect to
+        each parameter into ``grads`` (same keys and shapes as ``params``;
+        none for a frozen layer, ``trainable=False``).
+
+        Parameters
+        ----------
+        dY : array of shape ``(n_samples, *output_shape_)``
+            Gradient of the loss with respect to the layer's output.
+
+        Returns
+        -------
+        dX : array of shape ``(n_samples, *input_shape_)`` or None
+            Gradient of the loss with respect to the layer's input; None when
+            :attr:`need_input_grad` is False (the layers before the first
+            trainable one need none).
+        """
         raise NotImplementedError
 
     def _work(self, name, shape, dtype, zero=False):
@@ -242,13 +351,25 @@ class Layer(BaseEstimator):
 
     # -- placement and pickling ----------------------------------------------
     def placed(self, backend, copy_weights=False):
-        """A shallow copy of the built layer on ``backend``; ``self`` is not changed.
+        """A shallow copy of the built layer on a backend; ``self`` is not changed.
 
         For inference, the copy shares the weight arrays when ``backend`` is
-        the layer's own (else holds converted copies); with ``copy_weights``
-        its weights are always its own (a copy to train further). It starts
-        without caches, work arrays or gradients, and whatever its forward
-        caches stays on it.
+        the layer's own (else holds converted copies). It starts without
+        caches, work arrays or gradients, and whatever its forward caches
+        stays on it.
+
+        Parameters
+        ----------
+        backend : Backend
+            Where the copy's weights live.
+        copy_weights : bool, default=False
+            True: the copy's weights are always its own (a copy to train
+            further), even on the layer's own backend.
+
+        Returns
+        -------
+        layer : Layer
+            The copy.
         """
         twin = object.__new__(type(self))   # not copy.copy: __getstate__ converts to NumPy
         vars(twin).update(vars(self))
@@ -266,7 +387,19 @@ class Layer(BaseEstimator):
         return twin
 
     def to(self, backend):
-        """Move the weights to ``backend`` (a :class:`Backend` or a name)."""
+        """Move the weights to another backend, in place.
+
+        Parameters
+        ----------
+        backend : Backend, str or None
+            A backend, or its name (``"numpy"``, ``"cupy"``, ``"auto"``;
+            None: the configured default).
+
+        Returns
+        -------
+        self : Layer
+            The layer, its weights on ``backend`` and its caches cleared.
+        """
         if isinstance(backend, str) or backend is None:
             backend = get_backend(backend)
         if backend != self.backend:

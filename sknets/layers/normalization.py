@@ -53,6 +53,11 @@ class BatchNormalization(Layer):
     size), as Keras does; Ioffe and Szegedy's unbiased correction
     ``m / (m - 1)`` is not applied. The L2 penalty ``alpha`` does not apply
     to ``gamma`` or ``beta``.
+
+    References
+    ----------
+    .. [1] S. Ioffe and C. Szegedy, "Batch normalization: accelerating deep
+       network training by reducing internal covariate shift", ICML 2015.
     """
 
     penalized = ()
@@ -117,6 +122,16 @@ class BatchNormalization(Layer):
         A full-batch solver (L-BFGS) calls it once at the end of training on
         the whole training set, so that inference on that data equals the
         training forward. A frozen layer keeps its statistics.
+
+        Parameters
+        ----------
+        X : array of shape ``(n_samples, *input_shape_)``
+            The batch whose statistics become the moving statistics.
+
+        Returns
+        -------
+        Y : array of shape ``(n_samples, *input_shape_)``
+            ``X`` normalised with its own statistics (the training output).
         """
         if not self.trainable:
             return self.forward(X, training=True)
