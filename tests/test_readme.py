@@ -1,76 +1,47 @@
-"""The README's "Your own network" section runs as written: its ```python
-blocks, executed in order in one namespace, and the summary table it shows."""
+"""The README is a newcomer's path: its set-up commands are the ones CI runs.
+
+Its code blocks run, with what they print checked and no warning, in
+``tests/test_docs.py`` (with every documentation page).
+"""
 
 import re
-import warnings
 from pathlib import Path
 
-import numpy as np
-import pytest
-from threadpoolctl import threadpool_limits
+from _snippets import PYTHON_LANGS, parse
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-SECTION = "Your own network"
-
-
-def section_blocks(text, heading):
-    """The fenced blocks ``[(language, code)]`` under the Markdown ``heading``,
-    up to the next heading of the same or a higher level."""
-    blocks, level, fence, lang, lines = [], None, False, None, []
-    for line in text.splitlines():
-        if line.startswith("```"):
-            if fence:
-                if level is not None:
-                    blocks.append((lang, "\n".join(lines) + "\n"))
-                fence, lines = False, []
-            else:
-                fence, lang = True, line[3:].strip()
-            continue
-        if fence:
-            lines.append(line)
-            continue
-        match = re.match(r"(#+) (.*)", line)
-        if match:
-            depth = len(match.group(1))
-            if level is None and match.group(2).strip() == heading:
-                level = depth
-            elif level is not None and depth <= level:
-                break
-    if level is None:
-        raise LookupError(f"no heading {heading!r} in the README")
-    return blocks
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+SETUP = ["pip install . && python -m sknets",
+         'pip install ".[test]" && python -m pytest -q -n auto']
 
 
-@pytest.fixture(scope="module")
-def blocks():
-    return section_blocks(README.read_text(encoding="utf-8"), SECTION)
+def _shell_lines():
+    return [line.strip() for block in parse(README) if block.lang == "bash"
+            for line in block.code.splitlines() if line.strip()]
 
 
-def test_section_has_snippets(blocks):
-    code = [c for lang, c in blocks if lang == "python"]
-    assert len(code) >= 5
-    text = "".join(code)
-    for needed in ("NeuralNetClassifier(", "GridSearchCV(", "layers__", "feature_layers()",
-                   ".transform(", ".summary()", "dropout=", "batch_normalization="):
-        assert needed in text, needed
+def test_the_two_set_up_commands_come_first():
+    assert _shell_lines()[:2] == SETUP
 
 
-def test_snippets_run(blocks, capsys):
-    namespace = {"__name__": "readme"}
-    with threadpool_limits(1, user_api="blas"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # few epochs: ConvergenceWarning is expected
-        for i, (lang, code) in enumerate(blocks):
-            if lang == "python":
-                exec(compile(code, f"README.md[{SECTION}, block {i}]", "exec"), namespace)
-    out = capsys.readouterr().out
+def test_ci_runs_the_readmes_test_command():
+    test_command = SETUP[1].split("&&")[1].strip()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert re.search(rf"^\s*{re.escape(test_command)}\s*(\\|$)", ci, flags=re.M), ci
 
-    # the summary table shown is the one the snippet prints
-    tables = [c for lang, c in blocks if not lang and c.startswith("Layer ")]
-    assert len(tables) == 1 and tables[0] in out
-    # the frozen base kept its weights; the preset and its layer list agree
-    base_conv, new_conv = namespace["base"].feature_layers()[1], namespace["new"].feature_layers()[1]
-    assert not new_conv.trainable
-    assert all(np.array_equal(base_conv.weights[k], new_conv.weights[k])
-               for k in base_conv.weights)
-    assert out.rstrip().splitlines()[-1] == "True"
-    assert set(namespace["search"].best_params_) == {"layers__drop__rate", "layers__0__units"}
+
+def test_readme_stays_an_overview():
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) < 150
+    blocks = [b for b in parse(README) if b.lang in PYTHON_LANGS]
+    assert 3 <= len(blocks) <= 5
+    assert all("continued" not in b.markers for b in blocks)   # each runs on its own
+
+
+def test_readme_links_exist():
+    text = README.read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)#]+)\)", text)
+    assert len(links) > 10
+    for link in links:
+        if not re.match(r"[a-z]+:", link):
+            assert (ROOT / link).exists(), link
