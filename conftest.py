@@ -24,6 +24,7 @@ def pytest_collection_modifyitems(config, items):
     if not cupy_items:
         return
     import pytest
+
     from sknets.backend import gpu_available
 
     if gpu_available():

@@ -91,7 +91,8 @@ numpydoc_validation_exclude = {
 # and glossary terms of scikit-learn's own documentation.
 _SKLEARN_NOISE = re.compile(r"set_\w+_request$|get_metadata_routing$|args$|with_traceback$|"
                             r"add_note$")   # the last three: BaseException's
-_SKLEARN_ROLE = re.compile(r":(?:ref|term|func|class|meth|mod|attr):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
+_SKLEARN_ROLE = re.compile(
+    r":(?:ref|term|func|class|meth|mod|attr):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
 
 
 def _skip_sklearn_noise(app, what, name, obj, skip, options):

@@ -88,7 +88,8 @@ def _parse_hidden(text):
     try:
         sizes = tuple(int(s) for s in text.replace(" ", "").split(",") if s)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}") from None
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"expected positive layer sizes, got {text!r}")
     return sizes
@@ -184,7 +185,8 @@ def run(args, out=None):
             import joblib
             joblib.dump(model, args.save)
         except OSError as exc:
-            raise UsageError(f"cannot save the model to {args.save}: {exc.strerror or exc}")
+            raise UsageError(
+                f"cannot save the model to {args.save}: {exc.strerror or exc}") from None
         print(f"Saved the fitted {type(model).__name__} to {args.save}", file=out)
     if interrupted:
         raise Interrupted(model)

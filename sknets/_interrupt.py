@@ -16,7 +16,6 @@ changed.
 import signal
 import threading
 
-
 #: ``stop_reason_`` of a fit stopped by Ctrl-C.
 INTERRUPTED = "interrupted by the user (KeyboardInterrupt)."
 

@@ -13,7 +13,6 @@ import inspect
 import re
 
 import pytest
-
 from _snippets import ROOT
 
 validate = pytest.importorskip("numpydoc.validate").validate

@@ -139,7 +139,8 @@ def test_bad_path_unknown_dataset_bad_column(iris_csv, tmp_path, capsys):
         (["--dataset", str(iris_csv), "--label-column", "colour"], "no column named 'colour'"),
         (["--dataset", str(iris_csv), "--label-column", "9"], "out of range"),
         # With the default (last) label column, the text column is a feature.
-        (["--dataset", str(iris_csv)], "feature column 1 ('species') is not numeric ('setosa' in row 2"),
+        (["--dataset", str(iris_csv)],
+         "feature column 1 ('species') is not numeric ('setosa' in row 2"),
     ]
     garbage = tmp_path / "garbage.npz"
     garbage.write_bytes(b"this is not a zip archive")

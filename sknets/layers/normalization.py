@@ -62,7 +62,7 @@ class BatchNormalization(Layer):
 
     penalized = ()
 
-    #: the moving statistics are running state (see ``set_running_state``).
+    #: The moving statistics are running state (see ``set_running_state``).
     keeps_running_state = True
 
     _parameter_constraints = {
