@@ -63,7 +63,7 @@ class BaseNetwork(TrainingLoop, CallbackSupportMixin, BaseEstimator,
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "backend": [StrOptions({"numpy", "cupy", "auto"}), None],
+        "backend": [StrOptions({"numpy", "numba", "cupy", "auto"}), None],
         "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64}),
                   None],
     }

@@ -93,6 +93,7 @@ class TrainingLoop:
                 self._optimizer = OPTIMIZERS["adam"](
                     params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon,
                 )
+            self._optimizer.to(backend)   # the backend's kernels do its steps
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
