@@ -150,11 +150,12 @@ def run_sknets(data, threads, seed, backend="numpy", threading="serial"):
     rss0 = _rss_mib()
     with threadpool_limits(threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tic = time.perf_counter()
+        tic, cpu = time.perf_counter(), time.process_time()
         clf.fit(X_tr, y_tr)
-        fit_s = time.perf_counter() - tic
+        fit_s, cpu_s = time.perf_counter() - tic, time.process_time() - cpu
         acc = clf.score(X_te, y_te)
     return dict(peer="sknets", s_per_epoch=fit_s / clf.n_iter_, acc=acc, fit_s=fit_s,
+                cpu_per_epoch=cpu_s / clf.n_iter_,
                 peak_mib=_peak_mib(), rss_before_mib=rss0,
                 epochs=[round(h["dur"], 3) for h in clf.history_])
 
@@ -194,7 +195,7 @@ def run_torch(data, threads, seed, same_order=True):
     loss_fn = nn.CrossEntropyLoss()
     rss0 = _rss_mib()
     epochs = []
-    tic = time.perf_counter()
+    tic, cpu = time.perf_counter(), time.process_time()
     for epoch in range(EPOCHS):
         t0 = time.perf_counter()
         perm = torch.from_numpy(order[epoch]) if same_order else torch.randperm(len(Xt))
@@ -205,10 +206,11 @@ def run_torch(data, threads, seed, same_order=True):
             loss.backward()
             opt.step()
         epochs.append(round(time.perf_counter() - t0, 3))
-    fit_s = time.perf_counter() - tic
+    fit_s, cpu_s = time.perf_counter() - tic, time.process_time() - cpu
     with torch.no_grad():
         pred = model(torch.from_numpy(X_te.reshape(-1, 1, side, side))).argmax(1).numpy()
     return dict(peer="torch", s_per_epoch=fit_s / EPOCHS, acc=float((pred == y_te).mean()),
+                cpu_per_epoch=cpu_s / EPOCHS,
                 peak_mib=_peak_mib(), rss_before_mib=rss0, epochs=epochs)
 
 
@@ -346,7 +348,8 @@ def main():
             res = _run_child(args, kind, backend, mode, seed=args.seed + r)
             results[label].append(res)
             print(f"  repeat {r + 1} {label:14s}: {res['s_per_epoch']:.2f} s/epoch "
-                  f"(epochs {res['epochs']}), acc {res['acc']:.4f}, "
+                  f"(epochs {res['epochs']}; CPU {res['cpu_per_epoch']:.2f} s), "
+                  f"acc {res['acc']:.4f}, load {os.getloadavg()[0]:.1f}, "
                   f"peak RSS {res['peak_mib']:.0f} MiB", flush=True)
 
     print(f"\nload average at the end {os.getloadavg()[0]:.1f}\n")
@@ -368,9 +371,12 @@ def main():
                 ratios = [a["s_per_epoch"] / b["s_per_epoch"]
                           for a, b in zip(rs, results["torch"])]
                 gaps = [100 * (a["acc"] - b["acc"]) for a, b in zip(rs, results["torch"])]
+                cpu = [a["cpu_per_epoch"] / b["cpu_per_epoch"]
+                       for a, b in zip(rs, results["torch"])]
                 print(f"{peer} / torch per repeat: "
                       f"{' '.join(f'{x:.2f}' for x in ratios)} (median "
-                      f"{statistics.median(ratios):.2f}); accuracy gap in points: "
+                      f"{statistics.median(ratios):.2f}; CPU time "
+                      f"{statistics.median(cpu):.2f}); accuracy gap in points: "
                       f"{' '.join(f'{g:+.2f}' for g in gaps)}")
 
 

@@ -1,11 +1,15 @@
 """The compiled CPU kernels (``backend="numba"``): NumPy arrays, numba loops.
 
-NumPy cannot fuse element-wise passes or skip its temporaries: im2col copies,
-col2im additions, max pooling and its mask, the bias addition and the
-optimizer steps each cost several passes over memory. Here each is one
-compiled loop (:mod:`._numba_loops`) doing the reference's arithmetic in the
-same order, so results stay bit-identical to it; the matrix products stay
-NumPy's (BLAS), and so does everything this class does not override.
+NumPy cannot fuse element-wise passes or skip its temporaries: max pooling
+(maxima, then a mask, tie counts, a division and a product for its
+gradient), the ReLU after it and the optimizer steps (a dozen passes for
+Adam) each cost several passes over memory. Here each is one compiled loop
+(:mod:`._numba_loops`) doing the reference's arithmetic in the same order, so
+results stay bit-identical to it. Everything else is NumPy's
+(:class:`NumpyKernels`): the matrix products (BLAS), and im2col, col2im and
+the bias, whose NumPy forms (strided copies, one GEMM per kernel offset
+added in place, a bias tiled along samples) compiled loops measured no
+faster (``benchmarks/RESULTS.md``).
 
 **Threads.** The loops are compiled single-threaded: between two BLAS calls
 they run on the calling thread while BLAS owns the cores, and numba's
@@ -95,6 +99,8 @@ def _jit(fn, namespace, suffix, **options):
     copy = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__)
     copy.__qualname__ = fn.__qualname__ + suffix
     copy.__module__ = fn.__module__
+    # IEEE division (x / 0 is inf or NaN, as NumPy's), no ZeroDivisionError test
+    options["error_model"] = "numpy"
     try:
         return numba.njit(cache=True, **options)(copy)
     except RuntimeError as exc:   # no writable cache folder anywhere
@@ -168,42 +174,6 @@ class NumbaKernels(NumpyKernels):
             raise error
         super().__init__(xp)
 
-    # -------------------------------------------------------- convolution
-    def _im2col(self, x, g, work):
-        x = np.ascontiguousarray(x)
-        if g.c < 8 or not _compiled_dtype(x):
-            # few channels: NumPy's copies of one kernel offset at a time are as fast
-            return super()._im2col(x, g, work)
-        shape = (g.n, g.oh, g.ow, g.k)
-        cols = work("cols", shape, x.dtype) if work else np.empty(shape, dtype=x.dtype)
-        loop("im2col", g.c, (g.kh, g.kw))(x, cols, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl)
-        return np.reshape(cols, (g.n * g.oh * g.ow, g.k))
-
-    def _col2im(self, cols, g, work):
-        cols = np.reshape(cols, (g.n, g.oh, g.ow, g.k))
-        if not _compiled_dtype(cols):
-            return super()._col2im(cols, g, work)
-        shape = (g.n, g.h, g.w, g.c)
-        dx = work("input_grad", shape, cols.dtype) if work else np.empty(shape, cols.dtype)
-        loop("col2im", g.c, (g.kh, g.kw))(cols, dx, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl)
-        return np.reshape(dx, g.input_shape) if g.one_d else dx
-
-    def _conv_input_grad(self, dY, W, g, work):
-        f = W.shape[-1]
-        dY2, W2 = np.reshape(dY, (-1, f)), np.reshape(W, (-1, f))
-        if not _compiled_dtype(dY2, W2):
-            return super()._conv_input_grad(dY, W, g, work)
-        # one GEMM (BLAS, every core) for the column gradient, then the compiled col2im
-        dcols = self.matmul(dY2, W2.T, work=work, name="column_grad")
-        return self._col2im(dcols, g, work)
-
-    def add_channel_bias(self, Y, b):
-        rows = np.reshape(Y, (-1, Y.shape[-1]))
-        if not (_compiled_dtype(rows, b) and np.shares_memory(rows, Y)):
-            return super().add_channel_bias(Y, b)
-        loop("add_bias", b.shape[0])(rows, b)
-        return Y
-
     # ------------------------------------------------------------ pooling
     def _max_pool(self, x, g, activation, training, work):
         if not _compiled_dtype(x) or g.dh != 1 or g.dw != 1 or not g.unpadded:
@@ -230,7 +200,7 @@ class NumbaKernels(NumpyKernels):
         else:
             maxima, shares = np.empty_like(dY), np.empty_like(dY)
             loop("max_pool_backward", g.c, (g.kh, g.kw))(
-                x, dY, dx, g.kh, g.kw, g.sh, g.sw, relu, zero, maxima, shares)
+                x, dY, dx, g.kh, g.kw, g.sh, g.sw, relu, zero, dY.dtype.type(1), maxima, shares)
         return np.reshape(dx, g.input_shape) if g.one_d else dx
 
     def _numpy_cache(self, x, g, activation):
