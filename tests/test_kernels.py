@@ -91,8 +91,9 @@ CONV_CASES = [
 @pytest.mark.parametrize("shape, window, stride, pads, dilation", CONV_CASES)
 def test_im2col_and_col2im_match_the_reference(impl_name, shape, window, stride, pads,
                                                 dilation):
-    """Copies and col2im's additions (in the order of the kernel offsets):
-    bit for bit, in float32 and float64, with and without work arrays."""
+    """Copies (with and without the column of ones) and col2im's additions (in
+    the order of the kernel offsets): bit for bit, in float32 and float64, with
+    and without work arrays."""
     impl = Impl(impl_name)
     rng = np.random.RandomState(0)
     for dtype in (np.float32, np.float64):
@@ -101,11 +102,15 @@ def test_im2col_and_col2im_match_the_reference(impl_name, shape, window, stride,
         dcols = rng.standard_normal(cols.shape).astype(dtype)
         dx = REF.col2im(dcols, shape, window, stride, pads, dilation)
         assert dx.shape == shape
+        with_ones = np.concatenate([cols, np.ones((len(cols), 1), dtype)], axis=1)
         for work in impl.works():
             for _ in range(2):   # the second time over kept work arrays
                 got = impl.kernels.im2col(impl.put(x), window, stride, pads, dilation,
                                           work=work)
                 np.testing.assert_array_equal(impl.get(got), cols)
+                got = impl.kernels.im2col(impl.put(x), window, stride, pads, dilation,
+                                          ones=True, work=work)
+                np.testing.assert_array_equal(impl.get(got), with_ones)
                 got = impl.kernels.col2im(impl.put(dcols), shape, window, stride, pads,
                                           dilation, work=work)
                 np.testing.assert_array_equal(impl.get(got), dx)

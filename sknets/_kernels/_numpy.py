@@ -95,23 +95,28 @@ class NumpyKernels(ArrayAPIKernels):
         return xpad
 
     # -------------------------------------------------------- convolution
-    def _im2col(self, x, g, work):
+    def _im2col(self, x, g, ones, work):
         xpad = self._pad(x, g, work)
-        shape = (g.n, g.oh, g.ow, g.kh, g.kw, g.c)
-        if g.c >= 8:
+        width = g.k + 1 if ones else g.k
+        shape = (g.n, g.oh, g.ow, width)
+        if g.c >= 8 and not ones and not work:
             # one copy of the strided window view; rows are runs of kw * c values
-            windows = self._windows(xpad, g)
-            if not work:
-                return np.reshape(windows, (g.n * g.oh * g.ow, g.k))
-            cols = work("cols", shape, x.dtype)
-            cols[...] = windows
+            return np.reshape(self._windows(xpad, g), (g.n * g.oh * g.ow, g.k))
+        cols = work("cols", shape, x.dtype) if work else np.empty(shape, dtype=x.dtype)
+        # the window part of each row as (n, oh, ow, kh, kw, c), written in place
+        s0, s1, s2, s3 = cols.strides
+        inside = as_strided(cols, (g.n, g.oh, g.ow, g.kh, g.kw, g.c),
+                            (s0, s1, s2, g.kw * g.c * s3, g.c * s3, s3))
+        if g.c >= 8:
+            inside[...] = self._windows(xpad, g)
         else:
             # few channels: one slice copy per kernel offset has far longer runs
-            cols = work("cols", shape, x.dtype) if work else np.empty(shape, dtype=x.dtype)
             for a in range(g.kh):
                 for b in range(g.kw):
-                    cols[:, :, :, a, b, :] = xpad[offset_index(g, a, b)]
-        return np.reshape(cols, (g.n * g.oh * g.ow, g.k))
+                    inside[:, :, :, a, b, :] = xpad[offset_index(g, a, b)]
+        if ones:
+            cols[..., g.k] = 1
+        return np.reshape(cols, (g.n * g.oh * g.ow, width))
 
     def _col2im(self, cols, g, work):
         if g.tiled and g.h == g.oh * g.kh and g.w == g.ow * g.kw:

@@ -75,7 +75,8 @@ class ArrayAPIKernels:
         return xp.stack(rows, axis=3)
 
     # -------------------------------------------------------- convolution
-    def im2col(self, x, window, stride=None, pads=None, dilation=None, *, work=None):
+    def im2col(self, x, window, stride=None, pads=None, dilation=None, *, ones=False,
+               work=None):
         """The im2col matrix of a batch: one row per output pixel.
 
         Parameters
@@ -87,21 +88,30 @@ class ArrayAPIKernels:
             Per spatial axis; None: 1.
         pads : tuple of (int, int) or None, default=None
             Zero padding ``(before, after)`` per spatial axis.
+        ones : bool, default=False
+            Append a column of ones: the product with a kernel that has the
+            bias as its last row then adds the bias, and the kernel gradient
+            ``cols.T @ dY`` has the bias gradient as its last row (no separate
+            passes for either).
         work : callable or None, default=None
             Work arrays kept between training batches (see the class notes).
 
         Returns
         -------
-        cols : array of shape (n * oh * ow, kh * kw * c)
+        cols : array of shape (n * oh * ow, kh * kw * c (+ 1 with ``ones``))
             Row ``(s, i, j)``, column ``(a, b, ch)`` holds the padded
             ``x[s, i*sh + a*dh, j*sw + b*dw, ch]`` (``oh = 1, kh = 1`` in 1-D).
         """
         g = plan(x.shape, window, stride, pads, dilation)
-        return self._im2col(self._as_2d(x, g), g, work)
+        return self._im2col(self._as_2d(x, g), g, ones, work)
 
-    def _im2col(self, x, g, work):
-        cols = self._windows(self._pad(x, g, work), g)
-        return self.xp.reshape(cols, (g.n * g.oh * g.ow, g.k))
+    def _im2col(self, x, g, ones, work):
+        xp = self.xp
+        cols = xp.reshape(self._windows(self._pad(x, g, work), g), (g.n * g.oh * g.ow, g.k))
+        if ones:
+            column = xp.ones((cols.shape[0], 1), dtype=cols.dtype, device=_device(cols))
+            cols = xp.concat([cols, column], axis=1)
+        return cols
 
     def col2im(self, cols, shape, window, stride=None, pads=None, dilation=None, *, work=None):
         """The adjoint of :meth:`im2col`: window values summed back onto the input.

@@ -6,13 +6,15 @@ batch is ``(n_samples * out_h * out_w, kh * kw * channels)`` with contiguous
 rows, the output of the product ``cols @ W`` is already the channels-last
 output, and no transpose is ever needed, forward or backward.
 
-Forward: im2col of the (zero-padded) input, one GEMM with the kernel
-reshaped to ``(kh * kw * channels, filters)``, add the bias. Backward: the
-kernel gradient is one GEMM ``cols.T @ dY``; the input gradient is col2im of
-the column gradient ``dY @ W.T``: each kernel offset's ``(n, out_h, out_w,
-channels)`` block added at its strided place in the input, no scatter-add.
-These passes are the backend's kernels (:mod:`sknets._kernels`: im2col,
-col2im, bias, for 1-D and 2-D windows), each in the form its array library
+Forward: im2col of the (zero-padded) input with a last column of ones, one
+GEMM with the kernel reshaped to ``(kh * kw * channels, filters)`` and the
+bias as its last row (the bias costs no pass of its own). Backward: the
+kernel gradient is one GEMM ``cols.T @ dY``, whose last row is the bias
+gradient; the input gradient is col2im of the column gradient ``dY @ W.T``:
+each kernel offset's ``(n, out_h, out_w, channels)`` block added at its
+strided place in the input, no scatter-add.
+These passes are the backend's kernels (:mod:`sknets._kernels`: im2col and
+col2im for 1-D and 2-D windows), each in the form its array library
 runs fastest; in training, their work arrays (padded input, im2col matrix,
 output, input gradient) are kept from one mini-batch to the next
 (:meth:`~sknets.layers._base.Layer._work`).
@@ -196,21 +198,23 @@ class Conv2D(Layer):
         # last batch's (work arrays); at inference every output is new
         work = self._work if training else None
         cols = kernels.im2col(X, self.kernel_size_, self.stride_, self._pads(self.input_shape_),
-                              work=work)
-        Y = kernels.matmul(cols, xp.reshape(self.params["W"], (-1, f)), work=work,
-                           name="output")
-        Y = kernels.add_channel_bias(xp.reshape(Y, (X.shape[0],) + self.output_shape_),
-                                     self.params["b"])
+                              ones=True, work=work)
+        # the bias as the kernel's last row, against the im2col matrix's column of ones
+        Wb = xp.concat([xp.reshape(self.params["W"], (-1, f)),
+                        xp.reshape(self.params["b"], (1, f))], axis=0)
+        Y = kernels.matmul(cols, Wb, work=work, name="output")
         if training:
             self._cache_cols = cols
-        return Y
+        return xp.reshape(Y, (X.shape[0],) + self.output_shape_)
 
     def backward(self, dY):
         xp, kernels = self.xp, self.backend.kernels
         W = self.params["W"]
         if self.trainable:   # a frozen layer computes no weight gradients
-            self.grads["W"] = xp.reshape(kernels.kernel_gradient(self._cache_cols, dY), W.shape)
-            self.grads["b"] = kernels.channel_bias_gradient(dY)
+            # one product: the kernel gradient, and the bias gradient as its last row
+            G = kernels.kernel_gradient(self._cache_cols, dY)
+            self.grads["W"] = xp.reshape(G[:-1, ...], W.shape)
+            self.grads["b"] = G[-1, ...]
         if not self.need_input_grad:
             return None
         return kernels.conv_input_grad(dY, W, (dY.shape[0],) + self.input_shape_, self.stride_,
