@@ -57,7 +57,9 @@ class BaseOptimizer:
         backend = getattr(self, "backend", None)
         if backend is None:
             backend = namespace_backend(_namespace(params[0]))
-        return backend.kernels, self.__dict__.setdefault("_work", {})
+        if getattr(self, "_work", None) is None:
+            self._work = {}
+        return backend.kernels, self._work
 
     def to(self, backend):
         """Move the optimizer state to ``backend``; its kernels do the steps."""
@@ -76,7 +78,8 @@ class BaseOptimizer:
         for name in self._state_arrays():
             setattr(twin, name, [xp.asarray(backend.asarray(a), copy=True)
                                  for a in getattr(self, name)])
-        twin._work = None
+        twin._work = {}
+        twin.backend = backend
         return twin
 
     def __getstate__(self):

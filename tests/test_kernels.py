@@ -153,6 +153,9 @@ def test_convolution_gradients_match_the_reference(impl_name, shape, window, str
             got = k.conv_input_grad(impl.put(dY), impl.put(W), shape, stride, pads, dilation,
                                     work=work)
             np.testing.assert_allclose(impl.get(got), expected, rtol=rtol, atol=rtol)
+            if impl_name == "numba":   # NumPy's GEMMs and additions, in NumPy's order
+                np.testing.assert_array_equal(got, kernels_for("numpy", xnp).conv_input_grad(
+                    dY, W, shape, stride, pads, dilation))
         np.testing.assert_allclose(impl.get(k.kernel_gradient(impl.put(cols), impl.put(dY))),
                                    REF.kernel_gradient(cols, dY), rtol=rtol, atol=rtol)
         np.testing.assert_array_equal(impl.get(k.channel_bias_gradient(impl.put(dY))),

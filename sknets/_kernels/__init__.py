@@ -2,12 +2,15 @@
 
 Each :class:`~sknets.backend.Backend` owns a kernels object
 (``backend.kernels``) with the passes whose best form depends on the array
-library: im2col/col2im and the convolution's input gradient (1-D and 2-D
-windows, stride, padding, dilation), max/average pooling forward and
-backward (max pooling with an optional fused ReLU), the channel bias and its
-gradient, matrix products into kept work arrays, the optimizer steps. Layers
-and optimizers call these and never branch on the library, as thinc's
-``Ops`` or Chainer's ``get_array_module`` keep them generic.
+library: im2col (optionally with a column of ones that carries the bias
+through the GEMM) and col2im, the convolution's input and kernel gradients
+(1-D and 2-D windows, stride, padding, dilation), max/average pooling
+forward and backward (max pooling with an optional fused ReLU), the channel
+bias and its gradient, matrix products into kept work arrays, the optimizer
+steps. Layers and optimizers call these and never branch on the library, as
+thinc's ``Ops`` or Chainer's ``get_array_module`` keep them generic.
+Where a method takes ``work``, an implementation may write into arrays kept
+from one training batch to the next (:meth:`sknets.layers.Layer._work`).
 
 Implementations, each tested against the reference on the same inputs
 (``tests/test_kernels.py``):
@@ -20,14 +23,23 @@ class                     backend                     what it is
 ``NumpyKernels``          ``"numpy"``                 NumPy-tuned (:mod:`._numpy`)
 ``CupyKernels``           ``"cupy"``                  few GPU launches, fused
                                                       optimizer kernels (:mod:`._cupy`)
-``NumbaKernels``          ``"numba"``                 NumPy arrays, loops compiled by
+``NumbaKernels``          ``"numba"``                 NumPy's, with max pooling (+ ReLU),
+                                                      col2im's additions and the
+                                                      optimizer steps compiled by
                                                       numba (:mod:`._numba`)
 ========================  ==========================  ==============================
 
 Kernels written elsewhere (e.g. a trainer's per-sample epoch) join the
 interface with :func:`register_kernel`: ``backend.kernels.<name>`` then
 finds the implementation for its backend, or for the backend it builds on
-(numba on NumPy, NumPy on the reference).
+(numba on NumPy, NumPy on the reference). A module of such kernels registers
+them when imported, e.g.::
+
+    register_kernel("perceptron_epoch", array_api=epoch, numpy=epoch_numpy,
+                    numba=epoch_numba)   # epoch_numba may import numba when called
+
+and its caller imports that module and calls
+``backend.kernels.perceptron_epoch(...)``.
 """
 
 from ._numpy import NumpyKernels

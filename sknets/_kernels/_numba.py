@@ -5,11 +5,12 @@ NumPy cannot fuse element-wise passes or skip its temporaries: max pooling
 gradient), the ReLU after it and the optimizer steps (a dozen passes for
 Adam) each cost several passes over memory. Here each is one compiled loop
 (:mod:`._numba_loops`) doing the reference's arithmetic in the same order, so
-results stay bit-identical to it. Everything else is NumPy's
-(:class:`NumpyKernels`): the matrix products (BLAS), and im2col, col2im and
-the bias, whose NumPy forms (strided copies, one GEMM per kernel offset
-added in place, a bias tiled along samples) compiled loops measured no
-faster (``benchmarks/RESULTS.md``).
+results stay bit-identical to it; so is the addition of a stride-1
+convolution's per-offset input gradients (each output row gathers its
+offsets while in cache, in NumPy's order). Everything else is NumPy's
+(:class:`NumpyKernels`): the matrix products (BLAS), and im2col, whose
+strided NumPy copies compiled loops measured no faster
+(``benchmarks/RESULTS.md``).
 
 **Threads.** The loops are compiled single-threaded: between two BLAS calls
 they run on the calling thread while BLAS owns the cores, and numba's
@@ -173,6 +174,27 @@ class NumbaKernels(NumpyKernels):
         if error is not None:
             raise error
         super().__init__(xp)
+
+    # -------------------------------------------------------- convolution
+    def _conv_input_grad(self, dY, W, g, work):
+        """NumPy's col2im of one GEMM per kernel offset, with the additions
+        compiled: each output row gathers its offsets while it is in cache
+        (NumPy adds each offset over the whole batch in turn). The same
+        additions in the same order: NumPy's results, bit for bit."""
+        f = W.shape[-1]
+        dY2 = np.reshape(dY, (-1, f))
+        if (g.sh, g.sw) != (1, 1) or not _compiled_dtype(dY2, W):
+            return super()._conv_input_grad(dY, W, g, work)
+        W4 = np.reshape(W, (g.kh, g.kw, g.c, f))
+        shape = (g.kh * g.kw, g.n, g.oh, g.ow, g.c)
+        parts = work("offset_grads", shape, dY.dtype) if work else np.empty(shape, dY.dtype)
+        for a in range(g.kh):
+            for b in range(g.kw):
+                np.matmul(dY2, W4[a, b].T, out=np.reshape(parts[a * g.kw + b], (-1, g.c)))
+        dx_shape = (g.n, g.h, g.w, g.c)
+        dx = work("input_grad", dx_shape, dY.dtype) if work else np.empty(dx_shape, dY.dtype)
+        loop("sum_offsets")(parts, dx, g.kh, g.kw, g.dh, g.dw, g.pt, g.pl)
+        return np.reshape(dx, g.input_shape) if g.one_d else dx
 
     # ------------------------------------------------------------ pooling
     def _max_pool(self, x, g, activation, training, work):

@@ -191,3 +191,31 @@ def momentum(p, g, v, mu, lr, nesterov):
             p[k] = p[k] + (vk * mu - step)
         else:
             p[k] = p[k] + vk
+
+
+def sum_offsets(parts, dx, kh, kw, dh, dw, pt, pl):
+    """col2im of a stride-1 convolution from its per-offset input gradients:
+    ``parts[a*kw + b]`` ``(n, oh, ow, c)`` is added, offset after offset (the
+    reference's order), at its place in ``dx`` (unpadded, zeroed first); each
+    output row lands as one contiguous run. One sample at a time, so its
+    ``dx`` stays in cache."""
+    n, h, w, c = dx.shape[0], dx.shape[1], dx.shape[2], dx.shape[3]
+    oh, ow = parts.shape[2], parts.shape[3]
+    for s in prange(n):
+        dx[s] = 0
+        for a in range(kh):
+            for b in range(kw):
+                left = b * dw - pl
+                j0, j1 = max(0, -left), min(ow, w - left)
+                if j1 <= j0:
+                    continue
+                part = parts[a * kw + b, s]
+                for i in range(oh):
+                    y = i + a * dh - pt
+                    if y < 0 or y >= h:
+                        continue
+                    src = part[i].reshape(-1)[j0 * c:j1 * c]
+                    dst = dx[s, y].reshape(-1)[(j0 + left) * c:(j1 + left) * c]
+                    for t in range(dst.shape[0]):
+                        dst[t] += src[t]
+    return dx
