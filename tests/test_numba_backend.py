@@ -119,6 +119,18 @@ def test_fit_matches_numpy_and_pickles_without_numba(tmp_path):
     assert line == f"PRED {fast.predict(X[:20]).tolist()} True"
 
 
+@needs_numba
+def test_mlp_fit_is_numpy_s_bit_for_bit():
+    """An MLP's compiled kernels are its Adam steps, which do NumPy's
+    operations in NumPy's order: the same weights, bit for bit."""
+    X, y = _digits()
+    fits = [sknets.MLPClassifierScratch((16,), max_iter=3, random_state=0, dtype="float64",
+                                        backend=backend).fit(X, y)
+            for backend in ("numpy", "numba")]
+    for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_without_numba_a_clear_error_before_fitting(no_numba):
     X, y = _digits(60)
     with pytest.raises(ImportError, match=r'sknets\[fast\]'):
