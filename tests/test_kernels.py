@@ -227,14 +227,15 @@ def test_max_pool_with_relu_is_relu_after_max_pool():
 
 @pytest.mark.parametrize("impl_name", IMPLEMENTATIONS)
 def test_optimizer_steps_match_the_reference(impl_name):
-    """Adam and momentum (plain and Nesterov) steps: bit for bit, float32 and
-    float64, parameters and state updated in place over several steps."""
+    """Adam, momentum (plain and Nesterov), AdaGrad and RMSprop steps: bit for
+    bit, float32 and float64, parameters and state updated in place over
+    several steps."""
     impl = Impl(impl_name)
     rng = np.random.RandomState(5)
     for dtype in (np.float32, np.float64):
         shapes = [(3, 3, 2, 4), (4,), (7, 5)]
         params = [rng.standard_normal(s).astype(dtype) for s in shapes]
-        for step in ("adam", "sgd", "nesterov"):
+        for step in ("adam", "sgd", "nesterov", "adagrad", "rmsprop"):
             ref = [p.copy() for p in params]
             mine = [impl.put(p.copy()) for p in params]
             n_state = 2 if step == "adam" else 1
@@ -249,6 +250,11 @@ def test_optimizer_steps_match_the_reference(impl_name):
                     if step == "adam":
                         k.adam_step(P, G, *S, learning_rate=0.01 * (t + 1), beta_1=0.9,
                                     beta_2=0.999, epsilon=1e-8, work=w)
+                    elif step == "adagrad":
+                        k.adagrad_step(P, G, *S, learning_rate=0.01, epsilon=1e-7, work=w)
+                    elif step == "rmsprop":
+                        k.rmsprop_step(P, G, *S, learning_rate=0.01, decay_rate=0.99,
+                                       epsilon=1e-7, work=w)
                     else:
                         k.sgd_step(P, G, *S, learning_rate=0.1, momentum=0.9,
                                    nesterov=step == "nesterov", work=w)
@@ -341,6 +347,12 @@ CUPY_SCRIPT = textwrap.dedent("""
                 beta_2=0.999, epsilon=1e-8, work={})
     assert cupy.LOG.count("kernel") == 2, cupy.LOG   # one fused kernel per array
     assert all(np.array_equal(get(b), a) for a, b in zip(P + M + V, Pc + Mc + Vc))
+    for step, kw in (("adagrad_step", dict(epsilon=1e-7)),
+                     ("rmsprop_step", dict(decay_rate=0.99, epsilon=1e-7))):
+        H, Hc = [np.zeros_like(p) for p in params], [cupy.zeros_like(put(p)) for p in params]
+        getattr(ref, step)(P, grads, H, learning_rate=0.01, **kw)
+        getattr(k, step)(Pc, [put(g) for g in grads], Hc, learning_rate=0.01, work={}, **kw)
+        assert all(np.array_equal(get(b), a) for a, b in zip(P + H, Pc + Hc)), step
     print("OK")
 """)
 

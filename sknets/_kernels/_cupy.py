@@ -15,8 +15,9 @@ already one launch per step and changes what is not:
 - the bias gradient is a GEMV with ones.
 """
 
-from .._cupy_kernels import fused_step
-from ._numpy import scratch_pairs, ufunc_adam_step, ufunc_sgd_step
+from .._cupy_kernels import KERNELS, fused_step
+from ._numpy import (scratch_pairs, ufunc_adagrad_step, ufunc_adam_step, ufunc_rmsprop_step,
+                     ufunc_sgd_step)
 from ._reference import ArrayAPIKernels
 
 
@@ -65,3 +66,19 @@ class CupyKernels(ArrayAPIKernels):
             return
         ufunc_adam_step(self.fast, params, grads, ms, vs, lr, b1, b2, eps,
                         scratch_pairs(self.fast, work, params))
+
+    def adagrad_step(self, params, grads, hs, *, learning_rate, epsilon, work=None):
+        lr, eps = learning_rate, epsilon
+        if "adagrad" in KERNELS and all(fused_step("adagrad", (g, lr, eps), (p, h))
+                                        for p, h, g in zip(params, hs, grads)):
+            return
+        ufunc_adagrad_step(self.fast, params, grads, hs, lr, eps,
+                           scratch_pairs(self.fast, work, params))
+
+    def rmsprop_step(self, params, grads, hs, *, learning_rate, decay_rate, epsilon, work=None):
+        lr, eps, d = learning_rate, epsilon, decay_rate
+        if "rmsprop" in KERNELS and all(fused_step("rmsprop", (g, d, 1 - d, lr, eps), (p, h))
+                                        for p, h, g in zip(params, hs, grads)):
+            return
+        ufunc_rmsprop_step(self.fast, params, grads, hs, lr, d, eps,
+                           scratch_pairs(self.fast, work, params))

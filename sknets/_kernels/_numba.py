@@ -252,3 +252,22 @@ class NumbaKernels(NumpyKernels):
             # the scalars as NumPy's ufuncs see them: Python floats cast to the dtype
             step(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), t(beta_1),
                  t(1 - beta_1), t(beta_2), t(1 - beta_2), t(learning_rate), t(epsilon))
+
+    def adagrad_step(self, params, grads, hs, *, learning_rate, epsilon, work=None):
+        if not all(_compiled_dtype(p, g, h) for p, g, h in zip(params, grads, hs)):
+            return super().adagrad_step(params, grads, hs, learning_rate=learning_rate,
+                                        epsilon=epsilon, work=work)
+        step = loop("adagrad")
+        for p, g, h in zip(params, grads, hs):
+            t = p.dtype.type
+            step(p.reshape(-1), g.reshape(-1), h.reshape(-1), t(learning_rate), t(epsilon))
+
+    def rmsprop_step(self, params, grads, hs, *, learning_rate, decay_rate, epsilon, work=None):
+        if not all(_compiled_dtype(p, g, h) for p, g, h in zip(params, grads, hs)):
+            return super().rmsprop_step(params, grads, hs, learning_rate=learning_rate,
+                                        decay_rate=decay_rate, epsilon=epsilon, work=work)
+        step = loop("rmsprop")
+        for p, g, h in zip(params, grads, hs):
+            t = p.dtype.type
+            step(p.reshape(-1), g.reshape(-1), h.reshape(-1), t(decay_rate), t(1 - decay_rate),
+                 t(learning_rate), t(epsilon))

@@ -180,6 +180,24 @@ def adam(p, g, m, v, b1, c1, b2, c2, lr, eps):
         p[k] = p[k] - (mk * lr) / (np.sqrt(vk) + eps)
 
 
+def adagrad(p, g, h, lr, eps):
+    """One AdaGrad step on flat arrays: ``h = h + g g``,
+    ``p = p - (g lr) / (sqrt(h) + eps)``, each operation rounded as NumPy's."""
+    for k in prange(p.shape[0]):
+        hk = h[k] + g[k] * g[k]
+        h[k] = hk
+        p[k] = p[k] - (g[k] * lr) / (np.sqrt(hk) + eps)
+
+
+def rmsprop(p, g, h, d, keep, lr, eps):
+    """One RMSprop step on flat arrays: ``h = h d + (g keep) g``,
+    ``p = p - (g lr) / (sqrt(h) + eps)``, each operation rounded as NumPy's."""
+    for k in prange(p.shape[0]):
+        hk = h[k] * d + (g[k] * keep) * g[k]
+        h[k] = hk
+        p[k] = p[k] - (g[k] * lr) / (np.sqrt(hk) + eps)
+
+
 def momentum(p, g, v, mu, lr, nesterov):
     """One momentum step on flat arrays: ``v = v mu - g lr``, then
     ``p = p + v`` or, with Nesterov's momentum, ``p = p + (v mu - g lr)``."""

@@ -57,6 +57,32 @@ def ufunc_adam_step(fast, params, grads, ms, vs, lr, b1, b2, eps, scratch):
         p -= t2                          # p -= lr m / (sqrt(v) + eps)
 
 
+def ufunc_adagrad_step(fast, params, grads, hs, lr, eps, scratch):
+    """The reference AdaGrad step with ufuncs writing into the scratch pairs."""
+    for p, h, g, (t1, t2) in zip(params, hs, grads, scratch):
+        fast.multiply(g, g, out=t1)
+        h += t1                          # h += g g
+        fast.sqrt(h, out=t1)
+        t1 += eps
+        fast.multiply(g, lr, out=t2)
+        fast.divide(t2, t1, out=t2)
+        p -= t2                          # p -= lr g / (sqrt(h) + eps)
+
+
+def ufunc_rmsprop_step(fast, params, grads, hs, lr, decay, eps, scratch):
+    """The reference RMSprop step with ufuncs writing into the scratch pairs."""
+    for p, h, g, (t1, t2) in zip(params, hs, grads, scratch):
+        h *= decay
+        fast.multiply(g, 1 - decay, out=t1)
+        t1 *= g
+        h += t1                          # h = d h + (1 - d) g g
+        fast.sqrt(h, out=t1)
+        t1 += eps
+        fast.multiply(g, lr, out=t2)
+        fast.divide(t2, t1, out=t2)
+        p -= t2                          # p -= lr g / (sqrt(h) + eps)
+
+
 def scratch_pairs(fast, work, params):
     """Two scratch arrays per parameter, kept in the optimizer's ``work`` dict."""
     if work is None:
@@ -267,3 +293,11 @@ class NumpyKernels(ArrayAPIKernels):
                   work=None):
         ufunc_adam_step(self.fast, params, grads, ms, vs, learning_rate, beta_1, beta_2,
                         epsilon, scratch_pairs(self.fast, work, params))
+
+    def adagrad_step(self, params, grads, hs, *, learning_rate, epsilon, work=None):
+        ufunc_adagrad_step(self.fast, params, grads, hs, learning_rate, epsilon,
+                           scratch_pairs(self.fast, work, params))
+
+    def rmsprop_step(self, params, grads, hs, *, learning_rate, decay_rate, epsilon, work=None):
+        ufunc_rmsprop_step(self.fast, params, grads, hs, learning_rate, decay_rate, epsilon,
+                           scratch_pairs(self.fast, work, params))

@@ -331,3 +331,24 @@ class ArrayAPIKernels:
             v *= b2
             v += (1 - b2) * (g * g)
             p -= lr * m / (xp.sqrt(v) + eps)
+
+    def adagrad_step(self, params, grads, hs, *, learning_rate, epsilon, work=None):
+        """One AdaGrad step, in place: ``h += g^2``, ``p -= lr g / (sqrt(h) + eps)``
+        (arguments as :meth:`sgd_step`; the book "Deep Learning from Scratch",
+        ``common/optimizer.py``)."""
+        xp = self.xp
+        lr, eps = learning_rate, epsilon
+        for p, h, g in zip(params, hs, grads):
+            h += g * g
+            p -= lr * g / (xp.sqrt(h) + eps)
+
+    def rmsprop_step(self, params, grads, hs, *, learning_rate, decay_rate, epsilon, work=None):
+        """One RMSprop step, in place: ``h = d h + (1 - d) g^2``,
+        ``p -= lr g / (sqrt(h) + eps)`` (arguments as :meth:`sgd_step`; the
+        book's ``RMSprop``)."""
+        xp = self.xp
+        lr, eps, d = learning_rate, epsilon, decay_rate
+        for p, h, g in zip(params, hs, grads):
+            h *= d
+            h += (1 - d) * g * g
+            p -= lr * g / (xp.sqrt(h) + eps)
