@@ -45,7 +45,7 @@ class BaseNetwork(SummaryMixin, CallbackSupportMixin, BaseEstimator, metaclass=A
     """
 
     _parameter_constraints: dict = {
-        "backend": [StrOptions({"numpy", "cupy", "auto"}), None],
+        "backend": [StrOptions({"numpy", "numba", "cupy", "auto"}), None],
         "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64}),
                   None],
     }

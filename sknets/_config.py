@@ -11,7 +11,7 @@ from contextlib import contextmanager
 _global_config = {"backend": "numpy"}
 _threadlocal = threading.local()
 
-_VALID_BACKENDS = ("numpy", "cupy", "auto")
+_VALID_BACKENDS = ("numpy", "numba", "cupy", "auto")
 
 
 def _get_threadlocal_config():
@@ -36,10 +36,12 @@ def set_config(backend=None):
 
     Parameters
     ----------
-    backend : {"numpy", "cupy", "auto"}, default=None
+    backend : {"numpy", "numba", "cupy", "auto"}, default=None
         Array backend used by estimators whose ``backend`` parameter is
-        ``None``. ``"auto"`` picks CuPy when a usable GPU is present, NumPy
-        otherwise. ``None`` leaves the setting unchanged.
+        ``None``. ``"numba"`` is NumPy with compiled kernels
+        (``pip install "sknets[fast]"``); ``"auto"`` picks CuPy when a usable
+        GPU is present, NumPy otherwise. ``None`` leaves the setting
+        unchanged.
 
     Raises
     ------
@@ -62,7 +64,7 @@ def config_context(*, backend=None):
 
     Parameters
     ----------
-    backend : {"numpy", "cupy", "auto"}, default=None
+    backend : {"numpy", "numba", "cupy", "auto"}, default=None
         Array backend for estimators whose ``backend`` parameter is ``None``.
 
     Examples

@@ -102,8 +102,13 @@ _TRAINING_PARAMS_DOC = """
     max_fun : int, default=15000
         Maximum number of loss evaluations (lbfgs).
 
-    backend : {"numpy", "cupy", "auto"} or None, default=None
+    backend : {"numpy", "numba", "cupy", "auto"} or None, default=None
         Array backend; ``None`` uses ``sknets.get_config()["backend"]``.
+        ``"numba"``: NumPy arrays with compiled CPU kernels for convolution,
+        pooling and the optimizer steps (``pip install "sknets[fast]"``; the
+        same results as ``"numpy"``, compiled once per machine);
+        ``"cupy"``: a CUDA GPU; ``"auto"``: CuPy when a GPU is usable, else
+        NumPy.
 
     dtype : {"float32", "float64"} or None, default=None
         Floating type of the computation, the fitted weights and the outputs

@@ -50,10 +50,36 @@ class Sequential:
         return self
 
     def forward(self, X, training=False):
-        """Output of the last layer for a batch ``X``."""
-        for layer in self.layers:
-            X = layer.forward(X, training=training)
+        """Output of the last layer for a batch ``X``.
+
+        Where the backend's kernels fuse a pooling with the activation after
+        it (``backend.kernels.fuses_pool_activation``), such a pair runs as
+        one pass: the pooling layer applies the activation (its
+        ``fuses_activation``) and the activation layer is skipped, forward
+        and backward; the results are the same.
+        """
+        fused = self._fused_pairs()
+        skip = False
+        for i, layer in enumerate(self.layers):
+            if skip:
+                skip = False
+            elif i in fused:
+                X = layer.forward(X, training=training, activation=fused[i])
+                skip = True
+            else:
+                X = layer.forward(X, training=training)
         return X
+
+    def _fused_pairs(self):
+        """``{index of a pooling layer: activation}`` for the pairs that run fused."""
+        if self.backend is None or not getattr(self.backend.kernels, "fuses_pool_activation",
+                                               False):
+            return {}
+        layers = self.layers
+        return {i: layers[i + 1].activation for i in range(len(layers) - 1)
+                if getattr(layers[i + 1], "activation", None)
+                in getattr(layers[i], "fuses_activation", ())
+                and type(layers[i + 1]).__name__ == "Activation"}
 
     def placed(self, backend):
         """A network of :meth:`~sknets.layers.Layer.placed` copies of the
@@ -87,8 +113,11 @@ class Sequential:
 
     def backward(self, dY):
         """Back-propagate ``dY`` (gradient w.r.t. the output); fills ``grads``."""
-        for layer in reversed(self.layers):
-            dY = layer.backward(dY)
+        fused = self._fused_pairs()
+        for i in reversed(range(len(self.layers))):
+            layer = self.layers[i]
+            if i - 1 not in fused:   # a fused activation's derivative is its pooling's
+                dY = layer.backward(dY)
             if not layer.need_input_grad:
                 break
         return dY

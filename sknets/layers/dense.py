@@ -4,7 +4,6 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..backend import ufunc_namespace
 from ..initializers import INITIALIZERS
 from ._base import Layer
 
@@ -80,17 +79,9 @@ class Dense(Layer):
             return dY @ self.params["W"].T if self.need_input_grad else None
         xp = self.xp
         X = self._cache_X
-        W = self.params["W"]
-        fast = ufunc_namespace(W)
-        G = self.grads.get("W")
-        if (fast is not None and G is not None and G.shape == W.shape
-                and G.dtype == dY.dtype == X.dtype
-                and type(G) is type(W) is type(X) is type(dY)):
-            # NumPy/CuPy: the weight gradient is written into last step's array
-            # (a fresh (n_in, n_out) array per step costs page faults).
-            fast.matmul(X.T, dY, out=G)
-        else:
-            self.grads["W"] = X.T @ dY
+        # written over last step's array where the backend can (a fresh
+        # (n_in, n_out) array per step costs page faults)
+        self.grads["W"] = self.backend.kernels.matmul(X.T, dY, work=self._work, name="grad_W")
         self.grads["b"] = xp.sum(dY, axis=0)
         if self.need_input_grad:
             return dY @ self.params["W"].T

@@ -153,7 +153,8 @@ class MiniBatchTrainer:
         if config.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         if not incremental or state.optimizer is None:
-            state.optimizer = make_optimizer(config, state.network.params)
+            state.optimizer = make_optimizer(config, state.network.params).to(
+                state.network.backend)   # the backend's kernels do its steps
         if config.early_stopping and state.validation_scores is None:
             state.validation_scores, state.best_validation_score = [], -np.inf
         elif not config.early_stopping and state.best_loss is None:
