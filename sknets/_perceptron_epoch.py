@@ -1,0 +1,416 @@
+"""Perceptron epochs for every one-vs-rest problem, as scikit-learn computes them.
+
+Pure functions on NumPy arrays (dense, or CSR kept sparse) that reproduce
+scikit-learn's ``Perceptron``: its plain SGD (``_plain_sgd`` in
+``sklearn/linear_model/_sgd_fast.pyx.tp``) with its weight vector
+(``sklearn/utils/_weight_vector.pyx.tp``: the weights stored as ``w * wscale``
+so that L2 weight decay is one multiplication, the norms kept up to date
+incrementally), run for all one-vs-rest problems of
+``BaseSGDClassifier._fit_multiclass`` together. Each problem reads the
+samples in its own order (its own seed, see
+:func:`sknets._sgd_draws.validation_split_and_seeds`), stops on its own
+(:class:`StoppingRule`) and shares the held-out rows with the others.
+
+The arithmetic is scikit-learn's, in its order and in its floating types
+(the weights, ``wscale`` and the norms in the input's type, everything else
+in float64; sums of products run left to right, as its loops do), so in
+float64 the weights equal scikit-learn's to the last bits. It includes
+scikit-learn's own conventions: the penalty's term of the objective uses the
+norms as the weight vector tracks them (not refreshed by the L1 step); the
+validation score of early stopping reads the stored weights without
+``wscale``; for sparse input the intercept's updates are damped by 0.01
+(``SPARSE_INTERCEPT_DECAY``) and the L1 step touches the sample's stored
+features only.
+
+Two engines run an epoch: ``"numpy"``, the reference, steps every active
+problem at once (one sample each) with NumPy operations; ``"numba"``
+(:mod:`sknets._perceptron_numba`, ``pip install "sknets[fast]"``) runs the
+same statements as compiled loops, one problem after the other. ``"auto"``
+takes numba when it is installed.
+
+References
+----------
+.. [1] Y. Tsuruoka, J. Tsujii and S. Ananiadou, "Stochastic gradient descent
+   training for L1-regularized log-linear models with cumulative penalty",
+   ACL 2009 (the cumulative L1 penalty).
+.. [2] L. Bottou, "Stochastic gradient descent tricks", Neural Networks:
+   Tricks of the Trade, 2012 (the scaled weight vector).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.extmath import safe_sparse_dot
+
+from ._sgd_draws import sgd_shuffle_permutation
+from .exceptions import DivergenceError
+
+try:
+    from . import _perceptron_numba
+except ImportError:   # numba is optional: the NumPy path runs the same arithmetic
+    _perceptron_numba = None
+
+__all__ = ["SGDRule", "Problems", "WeightState", "StoppingRule", "encode_problems",
+           "run_epoch", "validation_scores", "fit_problems", "numba_available"]
+
+#: scikit-learn's damping of the intercept's updates for sparse input.
+SPARSE_INTERCEPT_DECAY = 0.01
+_PENALTY_TYPES = {None: 0, "l1": 1, "l2": 2, "elasticnet": 3}
+#: ``WeightVector.scale`` folds ``wscale`` into the weights below these.
+_RESET_WSCALE = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-6}
+
+
+def numba_available():
+    """Whether the compiled engine (numba) is installed."""
+    return _perceptron_numba is not None
+
+
+@dataclass(frozen=True)
+class SGDRule:
+    """The constants of the per-sample rule (``_plain_sgd``'s arguments).
+
+    Parameters
+    ----------
+    penalty : {None, "l1", "l2", "elasticnet"}
+    alpha : float
+    l1_ratio : float
+        Used with ``"elasticnet"``; ``"l2"`` means 0 and ``"l1"`` 1.
+    eta0 : float
+        The constant learning rate.
+    fit_intercept : bool
+    shuffle : bool
+    """
+
+    penalty: object = None
+    alpha: float = 0.0001
+    l1_ratio: float = 0.15
+    eta0: float = 1.0
+    fit_intercept: bool = True
+    shuffle: bool = True
+
+    @property
+    def penalty_type(self):
+        return _PENALTY_TYPES[self.penalty]
+
+    @property
+    def effective_l1_ratio(self):
+        return {"l2": 0.0, "l1": 1.0}.get(self.penalty, float(self.l1_ratio))
+
+
+@dataclass
+class Problems:
+    """The one-vs-rest problems' data, in the computation's floating type.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features), C-contiguous, or CSR matrix
+    Y : ndarray of shape (n_problems, n_samples)
+        Each problem's targets in {-1, +1}.
+    sample_weight : ndarray of shape (n_samples,)
+    pos_weight, neg_weight : ndarray of shape (n_problems,)
+        Class weights of each problem's positive and negative samples.
+    validation_mask : ndarray of shape (n_samples,), dtype bool
+        The held-out rows, shared by every problem.
+    seeds : ndarray of shape (n_problems,), dtype int64
+        Each problem's shuffling seed.
+    """
+
+    X: object
+    Y: np.ndarray
+    sample_weight: np.ndarray
+    pos_weight: np.ndarray
+    neg_weight: np.ndarray
+    validation_mask: np.ndarray
+    seeds: np.ndarray
+
+    @property
+    def dtype(self):
+        return self.Y.dtype
+
+    @property
+    def intercept_decay(self):
+        return SPARSE_INTERCEPT_DECAY if sp.issparse(self.X) else 1.0
+
+    @property
+    def train_count(self):
+        return int(self.Y.shape[1] - np.sum(self.validation_mask))
+
+
+def encode_problems(X, y, classes, class_weight, sample_weight, validation_mask, seeds):
+    """Build :class:`Problems` as ``fit_binary``/``_fit_multiclass`` set them up.
+
+    Two classes: one problem, ``classes[1]`` positive, weighted
+    ``class_weight[1]`` and ``class_weight[0]``. More: problem ``k`` is
+    ``classes[k]`` against the rest, weighted ``class_weight[k]`` and 1.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features), float32 or float64
+    y : ndarray of shape (n_samples,)
+    classes : ndarray of shape (n_classes,)
+    class_weight : ndarray of shape (n_classes,)
+        The expanded class weights (``compute_class_weight``).
+    sample_weight : ndarray of shape (n_samples,)
+    validation_mask : ndarray of shape (n_samples,), dtype bool
+    seeds : ndarray of shape (n_problems,)
+
+    Returns
+    -------
+    Problems
+    """
+    dtype = X.dtype
+    if len(classes) == 2:
+        positives = [classes[1]]
+        pos_w, neg_w = [class_weight[1]], [class_weight[0]]
+    else:
+        positives = list(classes)
+        pos_w, neg_w = list(class_weight), [1.0] * len(classes)
+    Y = np.where(np.asarray(y)[None, :] == np.asarray(positives)[:, None], 1.0, -1.0)
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+    else:
+        X = np.ascontiguousarray(X)
+    return Problems(X=X, Y=np.ascontiguousarray(Y, dtype=dtype),
+                    sample_weight=np.ascontiguousarray(sample_weight, dtype=dtype),
+                    pos_weight=np.asarray(pos_w, dtype=dtype),
+                    neg_weight=np.asarray(neg_w, dtype=dtype),
+                    validation_mask=np.ascontiguousarray(validation_mask, dtype=bool),
+                    seeds=np.asarray(seeds, dtype=np.int64))
+
+
+class WeightState:
+    """scikit-learn's ``WeightVector`` for each problem, its intercept, the
+    cumulative L1 state and its sample order, for one call of the rule.
+
+    A fresh state starts each ``fit``/``partial_fit`` call, as scikit-learn
+    starts a new weight vector and dataset in each ``_plain_sgd`` call.
+
+    Parameters
+    ----------
+    coef : ndarray of shape (n_problems, n_features)
+        Initial weights (copied, in their floating type).
+    intercept : ndarray of shape (n_problems,)
+    n_samples : int
+    """
+
+    def __init__(self, coef, intercept, n_samples):
+        self.w = np.array(coef, order="C", copy=True)
+        n_problems = self.w.shape[0]
+        # scikit-learn keeps wscale and the norms in float64 for both types
+        self.wscale = np.ones(n_problems)
+        self.sq_norm = np.array([np.dot(r, r) for r in self.w], dtype=np.float64)
+        self.l1_norm = np.array([np.sum(np.abs(r)) for r in self.w], dtype=np.float64)
+        self.intercept = np.array(intercept, dtype=np.float64).reshape(n_problems)
+        self.q = np.zeros_like(self.w)
+        self.u = np.zeros(n_problems)
+        self.orders = np.tile(np.arange(n_samples, dtype=np.int64), (n_problems, 1))
+        self._perms = None
+
+    def coef(self):
+        """The weights ``w * wscale`` (``WeightVector.reset_wscale``); folds
+        ``wscale`` into ``w``. Returns a copy of shape (n_problems, n_features)."""
+        self.w *= self.wscale[:, None].astype(self.w.dtype)
+        self.wscale[:] = 1.0
+        return self.w.copy()
+
+    def permutations(self, seeds):
+        """Each problem's per-epoch permutation (the NumPy engine's shuffle)."""
+        if self._perms is None:
+            n = self.orders.shape[1]
+            self._perms = np.stack([sgd_shuffle_permutation(n, s) for s in seeds])
+        return self._perms
+
+
+@dataclass
+class EpochResult:
+    """Per-problem sums of one epoch (entries of problems that did not run are 0).
+
+    Attributes
+    ----------
+    objective : ndarray of shape (n_problems,)
+        Summed per-sample loss plus penalty (``objective_sum``).
+    sumloss : ndarray of shape (n_problems,)
+        Summed per-sample perceptron loss ``max(0, -y z)``.
+    finite : ndarray of shape (n_problems,), dtype bool
+        Whether the problem's weights and intercept are finite.
+    """
+
+    objective: np.ndarray
+    sumloss: np.ndarray
+    finite: np.ndarray
+
+
+def _engine(engine):
+    if engine == "auto":
+        return "numba" if _perceptron_numba is not None else "numpy"
+    if engine == "numba" and _perceptron_numba is None:
+        raise ImportError('The numba engine needs numba: pip install "sknets[fast]".')
+    if engine not in ("numba", "numpy"):
+        raise ValueError(f'engine must be "auto", "numba" or "numpy", got {engine!r}.')
+    return engine
+
+
+def run_epoch(problems, state, rule, active, engine="auto"):
+    """One epoch of every active problem, updating ``state`` in place.
+
+    Each active problem shuffles its order (with ``rule.shuffle``), then
+    visits its training rows once: loss and objective, L2 decay, the
+    perceptron update on a mistake (``p * y <= 0``), the intercept, the
+    cumulative L1 step, as ``_plain_sgd`` does.
+
+    Parameters
+    ----------
+    problems : Problems
+    state : WeightState
+    rule : SGDRule
+    active : ndarray of shape (n_problems,), dtype bool
+        Problems still training; the others are left as they are.
+    engine : {"auto", "numba", "numpy"}, default="auto"
+
+    Returns
+    -------
+    EpochResult
+    """
+    n_problems = problems.Y.shape[0]
+    result = EpochResult(np.zeros(n_problems), np.zeros(n_problems),
+                         np.ones(n_problems, dtype=bool))
+    active = np.ascontiguousarray(active, dtype=bool)
+    if _engine(engine) == "numpy":
+        from ._perceptron_numpy import epoch_numpy
+
+        with np.errstate(all="ignore"):   # divergence is checked after the epoch
+            epoch_numpy(problems, state, rule, active, result)
+        return result
+    P, X = problems, problems.X
+    common = (P.Y, P.sample_weight, P.pos_weight, P.neg_weight, P.validation_mask,
+              state.orders, P.seeds, bool(rule.shuffle), active, state.w, state.wscale,
+              state.sq_norm, state.l1_norm, state.intercept, state.q, state.u,
+              rule.penalty_type, float(rule.alpha), rule.effective_l1_ratio,
+              float(rule.eta0), bool(rule.fit_intercept), P.intercept_decay,
+              _RESET_WSCALE[state.w.dtype], result.objective, result.sumloss, result.finite)
+    if sp.issparse(X):
+        _perceptron_numba.epoch_csr(X.data, X.indices, X.indptr, *common)
+    else:
+        _perceptron_numba.epoch_dense(X, *common)
+    return result
+
+
+def validation_scores(problems, state):
+    """Each problem's accuracy on the held-out rows, as scikit-learn's early
+    stopping scores it: a binary classifier with the stored weights ``w``
+    (without ``wscale``, as ``_plain_sgd`` passes them) and the intercept,
+    weighted by the held-out samples' weights.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_problems,)
+    """
+    mask = problems.validation_mask
+    X_val = problems.X[mask]
+    sw_val = problems.sample_weight[mask]
+    signs = np.array([-1.0, 1.0], dtype=problems.dtype)
+    scores = np.empty(problems.Y.shape[0])
+    for k in range(scores.shape[0]):
+        decision = (safe_sparse_dot(X_val, state.w[k].reshape(1, -1).T, dense_output=True)
+                    + np.atleast_1d(state.intercept[k]))
+        predicted = signs[(decision.reshape(-1) > 0).astype(int)]
+        scores[k] = float(np.average(problems.Y[k, mask] == predicted, weights=sw_val))
+    return scores
+
+
+class StoppingRule:
+    """Each problem's stopping rule, as ``_plain_sgd`` applies it after an epoch.
+
+    Without early stopping the value is the epoch's objective over the
+    number of training rows, which must fall below the best by ``tol``;
+    with it, the validation score, which must rise above the best by
+    ``tol``. A problem stops after ``n_iter_no_change`` epochs in a row
+    without; ``tol=None`` never stops one.
+
+    Attributes
+    ----------
+    active : ndarray of shape (n_problems,), dtype bool
+    n_iter : ndarray of shape (n_problems,), dtype int
+        Epochs each problem has run.
+    """
+
+    def __init__(self, n_problems, tol, n_iter_no_change, early_stopping):
+        self.tol = -np.inf if tol is None else float(tol)
+        self.n_iter_no_change = int(n_iter_no_change)
+        self.early_stopping = bool(early_stopping)
+        self.best = np.full(n_problems, -np.inf if early_stopping else np.inf)
+        self.no_improvement = np.zeros(n_problems, dtype=int)
+        self.active = np.ones(n_problems, dtype=bool)
+        self.n_iter = np.zeros(n_problems, dtype=int)
+
+    def update(self, epoch, values):
+        """Record epoch ``epoch`` (0-based) of the active problems; ``values``
+        has one entry per problem (those of inactive problems are ignored)."""
+        on = self.active
+        values = np.asarray(values, dtype=np.float64)
+        self.n_iter[on] = epoch + 1
+        checking = self.tol > -np.inf
+        if self.early_stopping:
+            worse = checking & (values < self.best + self.tol)
+            better = values > self.best
+        else:
+            worse = checking & (values > self.best - self.tol)
+            better = values < self.best
+        self.no_improvement = np.where(
+            on, np.where(worse, self.no_improvement + 1, 0), self.no_improvement)
+        self.best = np.where(on & better, values, self.best)
+        self.active = on & (self.no_improvement < self.n_iter_no_change)
+
+
+def fit_problems(problems, state, rule, *, max_iter, tol, n_iter_no_change, early_stopping,
+                 engine="auto", on_epoch=None):
+    """Run up to ``max_iter`` epochs of every problem (one ``_plain_sgd`` call each).
+
+    Parameters
+    ----------
+    problems : Problems
+    state : WeightState
+        Updated in place; read the weights with ``state.coef()``.
+    rule : SGDRule
+    max_iter : int
+    tol : float or None
+    n_iter_no_change : int
+    early_stopping : bool
+        Stop on the held-out rows' score (``problems.validation_mask``).
+    engine : {"auto", "numba", "numpy"}, default="auto"
+    on_epoch : callable, default=None
+        ``on_epoch(epoch, result, values, stopping)`` after each epoch (the
+        :class:`EpochResult`, the values the stopping rule saw, the
+        :class:`StoppingRule`); a true return value stops training.
+
+    Returns
+    -------
+    n_iter : ndarray of shape (n_problems,), dtype int
+        Epochs each problem ran (scikit-learn's ``n_iter_`` is the maximum).
+
+    Raises
+    ------
+    sknets.exceptions.DivergenceError
+        When a problem's weights or intercept become non-finite (``state``
+        then holds the diverged values).
+    """
+    stopping = StoppingRule(problems.Y.shape[0], tol, n_iter_no_change, early_stopping)
+    train_count = problems.train_count
+    for epoch in range(max_iter):
+        if not stopping.active.any():
+            break
+        ran = stopping.active.copy()
+        result = run_epoch(problems, state, rule, ran, engine)
+        if not result.finite[ran].all():
+            raise DivergenceError(
+                f"Floating-point under-/overflow occurred at epoch #{epoch + 1}. Scaling "
+                "input data with StandardScaler or MinMaxScaler might help.")
+        if early_stopping:
+            values = validation_scores(problems, state)
+        else:
+            values = result.objective / train_count
+        stopping.update(epoch, values)
+        if on_epoch is not None and on_epoch(epoch, result, values, stopping):
+            break
+    return stopping.n_iter
