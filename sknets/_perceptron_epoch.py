@@ -37,6 +37,7 @@ References
    Tricks of the Trade, 2012 (the scaled weight vector).
 """
 
+import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,11 +46,6 @@ from sklearn.utils.extmath import safe_sparse_dot
 
 from ._sgd_draws import sgd_shuffle_permutation
 from .exceptions import DivergenceError
-
-try:
-    from . import _perceptron_numba
-except ImportError:   # numba is optional: the NumPy path runs the same arithmetic
-    _perceptron_numba = None
 
 __all__ = ["SGDRule", "Problems", "WeightState", "StoppingRule", "encode_problems",
            "run_epoch", "validation_scores", "fit_problems", "numba_available"]
@@ -62,8 +58,9 @@ _RESET_WSCALE = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-6}
 
 
 def numba_available():
-    """Whether the compiled engine (numba) is installed."""
-    return _perceptron_numba is not None
+    """Whether the compiled engine (numba) is installed (numba is optional:
+    the NumPy engine runs the same arithmetic). numba is imported on first use."""
+    return importlib.util.find_spec("numba") is not None
 
 
 @dataclass(frozen=True)
@@ -243,8 +240,8 @@ class EpochResult:
 
 def _engine(engine):
     if engine == "auto":
-        return "numba" if _perceptron_numba is not None else "numpy"
-    if engine == "numba" and _perceptron_numba is None:
+        return "numba" if numba_available() else "numpy"
+    if engine == "numba" and not numba_available():
         raise ImportError('The numba engine needs numba: pip install "sknets[fast]".')
     if engine not in ("numba", "numpy"):
         raise ValueError(f'engine must be "auto", "numba" or "numpy", got {engine!r}.')
@@ -282,6 +279,8 @@ def run_epoch(problems, state, rule, active, engine="auto"):
         with np.errstate(all="ignore"):   # divergence is checked after the epoch
             epoch_numpy(problems, state, rule, active, result)
         return result
+    from . import _perceptron_numba
+
     P, X = problems, problems.X
     common = (P.Y, P.sample_weight, P.pos_weight, P.neg_weight, P.validation_mask,
               state.orders, P.seeds, bool(rule.shuffle), active, state.w, state.wscale,

@@ -1,9 +1,11 @@
 """Stochastic optimizers that update parameters in place.
 
-The update rules and learning-rate schedules follow scikit-learn's
-``neural_network._stochastic_optimizers`` so that a given ``random_state``
-trains the same way. State arrays (velocities, moments) live on the same
-backend as the parameters.
+The update rules and learning-rate schedules of SGD and Adam follow
+scikit-learn's ``neural_network._stochastic_optimizers`` so that a given
+``random_state`` trains the same way; AdaGrad and RMSprop follow the book
+"Deep Learning from Scratch" (``common/optimizer.py``), formulas, operation
+order and defaults. State arrays (velocities, moments, squared-gradient
+sums) live on the same backend as the parameters.
 
 References
 ----------
@@ -11,6 +13,13 @@ References
    initialization and momentum in deep learning", ICML 2013 (Nesterov).
 .. [2] D. P. Kingma and J. Ba, "Adam: A method for stochastic optimization",
    ICLR 2015.
+.. [3] J. Duchi, E. Hazan and Y. Singer, "Adaptive subgradient methods for
+   online learning and stochastic optimization", JMLR 12, 2011 (AdaGrad).
+.. [4] T. Tieleman and G. Hinton, "Lecture 6.5 - RMSprop: divide the gradient
+   by a running average of its recent magnitude", COURSERA: Neural Networks
+   for Machine Learning, 2012.
+.. [5] K. Saito, "Deep Learning from Scratch" (O'Reilly Japan, 2016),
+   section 6.1 and ``common/optimizer.py`` (AdaGrad, RMSprop).
 """
 
 import math
@@ -227,6 +236,123 @@ class Adam(BaseOptimizer):
             p -= lr * m / (xp.sqrt(v) + eps)
 
 
+class AdaGrad(BaseOptimizer):
+    """AdaGrad [3]_, as the book "Deep Learning from Scratch" writes it [5]_.
+
+    Each parameter's step shrinks with the sum of its squared gradients::
+
+        h += g * g
+        p -= lr * g / (sqrt(h) + epsilon)
+
+    ``h`` starts at zero. The operations and their order are the book's
+    ``AdaGrad.update`` (``common/optimizer.py``), so the steps equal it to
+    the rounding of each operation.
+
+    Parameters
+    ----------
+    params : list of arrays
+        The parameters to optimize (used for the state's shapes).
+    learning_rate_init : float, default=0.01
+        The step size ``lr`` (the book's default).
+    epsilon : float, default=1e-7
+        Added to ``sqrt(h)`` (the book's constant).
+    """
+
+    def __init__(self, params, learning_rate_init=0.01, epsilon=1e-7):
+        super().__init__(learning_rate_init)
+        self.epsilon = epsilon
+        self.hs = [_zeros_like(p) for p in params]
+
+    def _state_arrays(self):
+        return ["hs"]
+
+    def update_params(self, params, grads):
+        lr, eps = self.learning_rate, self.epsilon
+        if not params:
+            return
+        fast = ufunc_namespace(params[0])
+        if fast is not None and fast is not np and all(
+                fused_step("adagrad", (g, lr, eps), (p, h))
+                for p, h, g in zip(params, self.hs, grads)):
+            return   # CuPy: one fused kernel per parameter array
+        if fast is not None:   # NumPy/CuPy: the same operations into reused arrays
+            for p, h, g, (t1, t2) in zip(params, self.hs, grads, self._scratch(params, 2)):
+                fast.multiply(g, g, out=t1)
+                h += t1                          # h += g g
+                fast.sqrt(h, out=t1)
+                t1 += eps
+                fast.multiply(g, lr, out=t2)
+                fast.divide(t2, t1, out=t2)
+                p -= t2                          # p -= lr g / (sqrt(h) + eps)
+            return
+        xp = _namespace(params[0])
+        for p, h, g in zip(params, self.hs, grads):
+            h += g * g
+            p -= lr * g / (xp.sqrt(h) + eps)
+
+
+class RMSprop(BaseOptimizer):
+    """RMSprop [4]_, as the book "Deep Learning from Scratch" writes it [5]_.
+
+    AdaGrad with a decaying average of the squared gradients::
+
+        h = decay_rate * h + (1 - decay_rate) * g * g
+        p -= lr * g / (sqrt(h) + epsilon)
+
+    ``h`` starts at zero (no bias correction). The operations and their
+    order are the book's ``RMSprop.update`` (``common/optimizer.py``).
+
+    Parameters
+    ----------
+    params : list of arrays
+        The parameters to optimize (used for the state's shapes).
+    learning_rate_init : float, default=0.01
+        The step size ``lr`` (the book's default).
+    decay_rate : float, default=0.99
+        Weight of the past in the average of squared gradients (the book's
+        default; Keras calls it ``rho``).
+    epsilon : float, default=1e-7
+        Added to ``sqrt(h)`` (the book's constant).
+    """
+
+    def __init__(self, params, learning_rate_init=0.01, decay_rate=0.99, epsilon=1e-7):
+        super().__init__(learning_rate_init)
+        self.decay_rate = decay_rate
+        self.epsilon = epsilon
+        self.hs = [_zeros_like(p) for p in params]
+
+    def _state_arrays(self):
+        return ["hs"]
+
+    def update_params(self, params, grads):
+        lr, eps = self.learning_rate, self.epsilon
+        decay, keep = self.decay_rate, 1 - self.decay_rate
+        if not params:
+            return
+        fast = ufunc_namespace(params[0])
+        if fast is not None and fast is not np and all(
+                fused_step("rmsprop", (g, decay, keep, lr, eps), (p, h))
+                for p, h, g in zip(params, self.hs, grads)):
+            return   # CuPy: one fused kernel per parameter array
+        if fast is not None:   # NumPy/CuPy: the same operations into reused arrays
+            for p, h, g, (t1, t2) in zip(params, self.hs, grads, self._scratch(params, 2)):
+                h *= decay
+                fast.multiply(g, keep, out=t1)
+                t1 *= g
+                h += t1                          # h = d h + (1 - d) g g
+                fast.sqrt(h, out=t1)
+                t1 += eps
+                fast.multiply(g, lr, out=t2)
+                fast.divide(t2, t1, out=t2)
+                p -= t2                          # p -= lr g / (sqrt(h) + eps)
+            return
+        xp = _namespace(params[0])
+        for p, h, g in zip(params, self.hs, grads):
+            h *= decay
+            h += keep * g * g
+            p -= lr * g / (xp.sqrt(h) + eps)
+
+
 def _namespace(a):
     from array_api_compat import array_namespace
 
@@ -237,4 +363,4 @@ def _zeros_like(a):
     return _namespace(a).zeros_like(a)
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adagrad": AdaGrad, "rmsprop": RMSprop}
