@@ -41,14 +41,15 @@ def shuffle_order(order, seed):
 
 
 @numba.njit(cache=True, nogil=True)
-def _epoch(data, indices, indptr, dense, Y, sample_weight, pos_w, neg_w, validation_mask,
+def _epoch(data, indices, indptr, Y, sample_weight, pos_w, neg_w, validation_mask,
            orders, seeds, shuffle, active, w, wscale, sq_norm, l1_norm, intercept, q, u,
            penalty, alpha, l1_ratio, eta, fit_intercept, intercept_decay, reset_threshold,
            objective, sumloss, finite):
     """One epoch of every active problem. Sample ``i``'s entries are
-    ``data[indptr[i]:indptr[i + 1]]``, at features ``indices[...]``, or with
-    ``dense`` all features, ``data`` being the rows of ``X`` one after the
-    other. The loop body is ``_plain_sgd``'s for the perceptron (hinge loss
+    ``data[indptr[i]:indptr[i + 1]]``, at features ``indices[...]``; or, when
+    ``indices`` and ``indptr`` are None (dense input), all features, ``data``
+    being the rows of ``X`` one after the other (numba compiles that case
+    apart, without the tests on None). The loop body is ``_plain_sgd``'s for the perceptron (hinge loss
     with threshold 0, constant learning rate) with ``WeightVector``'s
     ``dot``, ``scale``, ``add`` and ``l1penalty`` written in place."""
     n_problems, n_features = w.shape
@@ -73,14 +74,14 @@ def _epoch(data, indices, indptr, dense, Y, sample_weight, pos_w, neg_w, validat
             i = order[pos]
             if validation_mask[i]:
                 continue
-            if dense:
+            if indptr is None:
                 start, nnz = i * n_features, n_features
             else:
                 start, nnz = indptr[i], indptr[i + 1] - indptr[i]
             # p = w.dot(x) + intercept: a sum in double, times wscale, in the type
             inner = 0.0
             for j in range(nnz):
-                idx = j if dense else indices[start + j]
+                idx = j if indices is None else indices[start + j]
                 inner += wk[idx] * data[start + j]
             cast[0] = inner * ws
             p = np.float64(cast[0]) + b
@@ -119,7 +120,7 @@ def _epoch(data, indices, indptr, dense, Y, sample_weight, pos_w, neg_w, validat
                 l2acc = 0.0
                 l1acc = 0.0
                 for j in range(nnz):
-                    idx = j if dense else indices[start + j]
+                    idx = j if indices is None else indices[start + j]
                     wk[idx] = wk[idx] + np.float64(data[start + j]) * step
                     wj = wk[idx]
                     l2acc += wj * wj
@@ -132,7 +133,7 @@ def _epoch(data, indices, indptr, dense, Y, sample_weight, pos_w, neg_w, validat
                 #          min(0.0, v) as Cython's (0.0 unless v is beyond it)
                 uk += l1_step
                 for j in range(nnz):
-                    idx = j if dense else indices[start + j]
+                    idx = j if indices is None else indices[start + j]
                     zj = np.float64(wk[idx])
                     if ws * zj > 0.0:
                         v = zj - ((uk + qk[idx]) / ws)
@@ -158,10 +159,9 @@ def _finite(wk, b):
 
 def epoch_dense(X, *args):
     """One epoch of every active problem on dense C-contiguous ``X``."""
-    empty = np.empty(0, dtype=np.int32)
-    _epoch(X.reshape(-1), empty, empty, True, *args)
+    _epoch(X.reshape(-1), None, None, *args)
 
 
 def epoch_csr(data, indices, indptr, *args):
     """One epoch of every active problem on CSR ``X`` (its stored entries only)."""
-    _epoch(data, indices, indptr, False, *args)
+    _epoch(data, indices, indptr, *args)

@@ -1,9 +1,9 @@
 """The perceptron's epoch functions (``sknets._perceptron_epoch``) against
 scikit-learn's ``Perceptron``.
 
-The helper below drives the functions as ``BaseSGDClassifier._partial_fit``
-drives ``_plain_sgd`` (the draws, the one-vs-rest problems, a fresh weight
-vector per call), so ``coef_``, ``intercept_`` and ``n_iter_`` must equal
+``fit_one_vs_rest`` drives them as ``BaseSGDClassifier._partial_fit`` drives
+``_plain_sgd`` (the draws, the one-vs-rest problems, a fresh weight vector
+per call), so ``coef_``, ``intercept_`` and ``n_iter_`` must equal
 scikit-learn's at rtol 1e-10 in float64 over its parameter grid: shuffle,
 early stopping, penalties, class and sample weights, warm starts and
 ``partial_fit``, two classes and more, dense and sparse, several seeds. The
@@ -18,10 +18,10 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris
 from sklearn.linear_model import Perceptron
-from sklearn.utils import compute_class_weight
 
 from sknets._perceptron_epoch import (SGDRule, StoppingRule, WeightState, encode_problems,
-                                      fit_problems, numba_available, run_epoch)
+                                      numba_available, run_epoch)
+from sknets._perceptron_ovr import fit_one_vs_rest
 from sknets._sgd_draws import sgd_shuffle_permutation, validation_split_and_seeds
 from sknets.exceptions import DivergenceError
 
@@ -37,25 +37,12 @@ def kernel_fit(X, y, engine="auto", *, classes=None, coef=None, intercept=None,
     """One ``fit``/``partial_fit`` call of scikit-learn's Perceptron, run by
     the epoch functions; returns ``coef_, intercept_, n_iter_``."""
     p = {**DEFAULTS, **params}
+    if max_iter is not None:
+        p["max_iter"] = max_iter
     classes = np.unique(y) if classes is None else classes
-    class_weight = compute_class_weight(p["class_weight"], classes=classes, y=y)
-    sw = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
-    n_problems = 1 if len(classes) == 2 else len(classes)
-    mask, seeds = validation_split_and_seeds(
-        y, sw, n_problems, random_state=p["random_state"],
-        early_stopping=p["early_stopping"], validation_fraction=p["validation_fraction"])
-    problems = encode_problems(X, y, classes, class_weight, sw, mask, seeds)
-    if coef is None:
-        coef, intercept = np.zeros((n_problems, X.shape[1]), X.dtype), np.zeros(n_problems)
-    state = WeightState(coef, intercept, X.shape[0])
-    rule = SGDRule(penalty=p["penalty"], alpha=p["alpha"], l1_ratio=p["l1_ratio"],
-                   eta0=p["eta0"], fit_intercept=p["fit_intercept"], shuffle=p["shuffle"])
-    n_iter = fit_problems(problems, state, rule, max_iter=max_iter or p["max_iter"],
-                          tol=p["tol"], n_iter_no_change=p["n_iter_no_change"],
-                          early_stopping=p["early_stopping"], engine=engine)
-    # scikit-learn stores a multiclass intercept_ in X's type, a binary one in float64
-    b = state.intercept if n_problems == 1 else state.intercept.astype(X.dtype)
-    return state.coef(), b, int(n_iter.max())
+    fit = fit_one_vs_rest(X, y, classes, coef=coef, intercept=intercept,
+                          sample_weight=sample_weight, engine=engine, **p)
+    return fit.coef, fit.intercept, fit.n_iter
 
 
 def sklearn_fit(X, y, sample_weight=None, **params):
