@@ -50,6 +50,7 @@ def epoch_numpy(problems, state, rule, active, result):
     P, S = problems, state
     dtype = S.w.dtype
     ctype = dtype.type
+    in_type = (lambda v: v) if dtype == _F64 else (lambda v: _f64(v.astype(dtype)))
     problems_on = np.flatnonzero(active)
     if problems_on.size == 0:
         return
@@ -58,47 +59,44 @@ def epoch_numpy(problems, state, rule, active, result):
         for k in problems_on:
             S.orders[k] = S.orders[k][perms[k]]
     mask = P.validation_mask
-    train = np.stack([S.orders[k][~mask[S.orders[k]]] for k in problems_on])
+    # step t: problem j reads sample order[t, j]; per sample, its target and its
+    # update if it is a mistake, -eta * dloss * (class_weight * sample_weight)
+    order = np.stack([S.orders[k][~mask[S.orders[k]]] for k in problems_on], axis=1)
     a = problems_on.size
-    n_features = S.w.shape[1]
-    dense_owner = np.repeat(np.arange(a), n_features)
+    Y = P.Y[problems_on[None, :], order]
+    y64 = _f64(Y)
+    weight = np.where(Y > 0.0, P.pos_weight[problems_on], P.neg_weight[problems_on])
+    eta = float(rule.eta0)
+    update_if_wrong = (-eta * -y64) * _f64(weight * P.sample_weight[order])
+    dense_owner = np.repeat(np.arange(a), S.w.shape[1])
 
     W, Q = S.w[problems_on], S.q[problems_on]
     ws, sq, l1n = S.wscale[problems_on], S.sq_norm[problems_on], S.l1_norm[problems_on]
     b, u = S.intercept[problems_on], S.u[problems_on]
-    Y = P.Y[problems_on]
-    pos_w, neg_w = P.pos_weight[problems_on], P.neg_weight[problems_on]
     objective, sumloss = np.zeros(a), np.zeros(a)
-
-    penalty, alpha, eta = rule.penalty_type, float(rule.alpha), float(rule.eta0)
+    penalty, alpha = rule.penalty_type, float(rule.alpha)
     l1_ratio = rule.effective_l1_ratio
     decay = ctype(max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)))
     l1_step = l1_ratio * eta * alpha
-    threshold = 1e-9 if dtype == np.float64 else 1e-6
+    threshold = 1e-9 if dtype == _F64 else 1e-6
     intercept_decay = P.intercept_decay
-    rows_a = np.arange(a)
 
-    for t in range(train.shape[1]):
-        idx = train[:, t]
-        x = _Rows(P.X, idx, dense_owner)
+    for t in range(order.shape[0]):
+        x = _Rows(P.X, order[t], dense_owner)
         # p = w.dot(x) + intercept
         if x.dense:
             inner = _row_sums(x.owner, (W * x.x).ravel(), a)
         else:
             inner = _row_sums(x.owner, W[x.owner, x.cols] * x.vals, a)
-        p = _f64((inner * ws).astype(dtype)) + b
-        y = Y[rows_a, idx]
-        z = p * _f64(y)
+        z = (in_type(inner * ws) + b) * y64[t]
         mistake = z <= 0.0
-        loss = np.where(mistake, 0.0 - z, 0.0)
+        loss = np.maximum(0.0 - z, 0.0)   # 0 - z on a mistake, else 0
         sumloss += loss
-        objective += loss
-        if penalty > 0:
-            norm = _f64(np.sqrt(sq).astype(dtype))
+        if penalty > 0:   # the objective: loss, then the penalty of the tracked norms
+            objective += loss
+            norm = in_type(np.sqrt(sq))
             objective += alpha * ((1.0 - l1_ratio) * 0.5 * norm ** 2
-                                  + l1_ratio * _f64(l1n.astype(dtype)))
-        update = -eta * np.where(mistake, -_f64(y), 0.0)
-        update = update * _f64(np.where(y > 0.0, pos_w, neg_w) * P.sample_weight[idx])
+                                  + l1_ratio * in_type(l1n))
         if penalty >= 2:   # WeightVector.scale
             ws = ws * _F64(decay)
             sq = sq * _F64(decay * decay)
@@ -107,14 +105,18 @@ def epoch_numpy(problems, state, rule, active, result):
             if small.any():   # reset_wscale: w *= wscale in its type
                 W[small] = W[small] * ws[small, None].astype(dtype)
                 ws[small] = 1.0
-        changed = update != 0.0
-        if changed.any():   # WeightVector.add, then the intercept
-            _add(W, x, changed, update, ws, sq, l1n, a, dtype)
-            if rule.fit_intercept:
-                b = np.where(changed, b + update * intercept_decay, b)
+        if mistake.any():
+            update = np.where(mistake, update_if_wrong[t], 0.0)
+            changed = update != 0.0
+            if changed.any():   # WeightVector.add, then the intercept
+                _add(W, x, changed, update, ws, sq, l1n, a, dtype, penalty > 0)
+                if rule.fit_intercept:
+                    b = np.where(changed, b + update * intercept_decay, b)
         if penalty in (1, 3):   # l1penalty
             u = u + l1_step
             _l1_step(W, Q, x, u, ws, dtype)
+    if penalty == 0:
+        objective = sumloss   # the same additions
 
     S.w[problems_on], S.q[problems_on] = W, Q
     S.wscale[problems_on], S.sq_norm[problems_on], S.l1_norm[problems_on] = ws, sq, l1n
@@ -124,9 +126,10 @@ def epoch_numpy(problems, state, rule, active, result):
     result.finite[problems_on] = np.isfinite(W).all(axis=1) & np.isfinite(b)
 
 
-def _add(W, x, changed, update, ws, sq, l1n, a, dtype):
-    """``w += x * (c / wscale)`` for the problems with an update, then their
-    norms from the sample's entries (``WeightVector.add``); in place."""
+def _add(W, x, changed, update, ws, sq, l1n, a, dtype, norms):
+    """``w += x * (c / wscale)`` for the problems with an update, then (if
+    ``norms``: only a penalty reads them) their norms from the sample's
+    entries (``WeightVector.add``); in place."""
     c = update.astype(dtype)
     ws = ws.astype(dtype)   # add() rounds wscale to the floating type
     step = _f64(c / ws)
@@ -134,6 +137,8 @@ def _add(W, x, changed, update, ws, sq, l1n, a, dtype):
         rows = np.flatnonzero(changed)
         new = (_f64(W[rows]) + _f64(x.x[rows]) * step[rows, None]).astype(dtype)
         W[rows] = new
+        if not norms:
+            return
         owner = x.owner[:rows.size * W.shape[1]]
         l2acc = _row_sums(owner, (new * new).ravel(), rows.size)
         l1acc = _row_sums(owner, _f64(np.abs(new)).ravel(), rows.size)
@@ -142,6 +147,8 @@ def _add(W, x, changed, update, ws, sq, l1n, a, dtype):
         owner, cols = x.owner[sel], x.cols[sel]
         new = (_f64(W[owner, cols]) + _f64(x.vals[sel]) * step[owner]).astype(dtype)
         W[owner, cols] = new
+        if not norms:
+            return
         rows = np.flatnonzero(changed)
         l2acc = _row_sums(owner, new * new, a)[rows]
         l1acc = _row_sums(owner, _f64(np.abs(new)), a)[rows]
