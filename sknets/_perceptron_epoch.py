@@ -9,7 +9,8 @@ incrementally), run for all one-vs-rest problems of
 ``BaseSGDClassifier._fit_multiclass`` together. Each problem reads the
 samples in its own order (its own seed, see
 :func:`sknets._sgd_draws.validation_split_and_seeds`), stops on its own
-(:class:`StoppingRule`) and shares the held-out rows with the others.
+(:class:`sknets._perceptron_ovr.StoppingRule`) and shares the held-out rows
+with the others; :mod:`sknets._perceptron_ovr` runs the epochs of a fit.
 
 The arithmetic is scikit-learn's, in its order and in its floating types
 (the weights, ``wscale`` and the norms in the input's type, everything else
@@ -38,17 +39,17 @@ References
 """
 
 import importlib.util
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.extmath import safe_sparse_dot
+from joblib import effective_n_jobs
 
 from ._sgd_draws import sgd_shuffle_permutation
-from .exceptions import DivergenceError
 
-__all__ = ["SGDRule", "Problems", "WeightState", "StoppingRule", "encode_problems",
-           "run_epoch", "validation_scores", "fit_problems", "numba_available"]
+__all__ = ["EpochResult", "Problems", "SGDRule", "WeightState", "encode_problems",
+           "numba_available", "run_epoch"]
 
 #: scikit-learn's damping of the intercept's updates for sparse input.
 SPARSE_INTERCEPT_DECAY = 0.01
@@ -248,7 +249,7 @@ def _engine(engine):
     return engine
 
 
-def run_epoch(problems, state, rule, active, engine="auto"):
+def run_epoch(problems, state, rule, active, engine="auto", n_jobs=None):
     """One epoch of every active problem, updating ``state`` in place.
 
     Each active problem shuffles its order (with ``rule.shuffle``), then
@@ -264,6 +265,11 @@ def run_epoch(problems, state, rule, active, engine="auto"):
     active : ndarray of shape (n_problems,), dtype bool
         Problems still training; the others are left as they are.
     engine : {"auto", "numba", "numpy"}, default="auto"
+    n_jobs : int, default=None
+        Threads running the problems side by side with the numba engine
+        (``joblib.effective_n_jobs``: None is 1, -1 every core), as
+        scikit-learn's ``n_jobs`` fits its one-vs-rest problems in parallel;
+        the results do not depend on it.
 
     Returns
     -------
@@ -282,134 +288,30 @@ def run_epoch(problems, state, rule, active, engine="auto"):
     from . import _perceptron_numba
 
     P, X = problems, problems.X
-    common = (P.Y, P.sample_weight, P.pos_weight, P.neg_weight, P.validation_mask,
-              state.orders, P.seeds, bool(rule.shuffle), active, state.w, state.wscale,
-              state.sq_norm, state.l1_norm, state.intercept, state.q, state.u,
-              rule.penalty_type, float(rule.alpha), rule.effective_l1_ratio,
-              float(rule.eta0), bool(rule.fit_intercept), P.intercept_decay,
-              _RESET_WSCALE[state.w.dtype], result.objective, result.sumloss, result.finite)
-    if sp.issparse(X):
-        _perceptron_numba.epoch_csr(X.data, X.indices, X.indptr, *common)
-    else:
-        _perceptron_numba.epoch_dense(X, *common)
+
+    def run(on):   # the problems of ``on``: disjoint rows of every array written
+        common = (P.Y, P.sample_weight, P.pos_weight, P.neg_weight, P.validation_mask,
+                  state.orders, P.seeds, bool(rule.shuffle), on, state.w, state.wscale,
+                  state.sq_norm, state.l1_norm, state.intercept, state.q, state.u,
+                  rule.penalty_type, float(rule.alpha), rule.effective_l1_ratio,
+                  float(rule.eta0), bool(rule.fit_intercept), P.intercept_decay,
+                  _RESET_WSCALE[state.w.dtype], result.objective, result.sumloss,
+                  result.finite)
+        if sp.issparse(X):
+            _perceptron_numba.epoch_csr(X.data, X.indices, X.indptr, *common)
+        else:
+            _perceptron_numba.epoch_dense(X, *common)
+
+    indices = np.flatnonzero(active)
+    n_threads = min(effective_n_jobs(n_jobs), indices.size)
+    if n_threads <= 1:
+        run(active)
+        return result
+    groups = []
+    for part in np.array_split(indices, n_threads):
+        on = np.zeros_like(active)
+        on[part] = True
+        groups.append(on)
+    with ThreadPoolExecutor(n_threads) as pool:   # the kernel releases the GIL
+        list(pool.map(run, groups))
     return result
-
-
-def validation_scores(problems, state):
-    """Each problem's accuracy on the held-out rows, as scikit-learn's early
-    stopping scores it: a binary classifier with the stored weights ``w``
-    (without ``wscale``, as ``_plain_sgd`` passes them) and the intercept,
-    weighted by the held-out samples' weights.
-
-    Returns
-    -------
-    scores : ndarray of shape (n_problems,)
-    """
-    mask = problems.validation_mask
-    X_val = problems.X[mask]
-    sw_val = problems.sample_weight[mask]
-    signs = np.array([-1.0, 1.0], dtype=problems.dtype)
-    scores = np.empty(problems.Y.shape[0])
-    for k in range(scores.shape[0]):
-        decision = (safe_sparse_dot(X_val, state.w[k].reshape(1, -1).T, dense_output=True)
-                    + np.atleast_1d(state.intercept[k]))
-        predicted = signs[(decision.reshape(-1) > 0).astype(int)]
-        scores[k] = float(np.average(problems.Y[k, mask] == predicted, weights=sw_val))
-    return scores
-
-
-class StoppingRule:
-    """Each problem's stopping rule, as ``_plain_sgd`` applies it after an epoch.
-
-    Without early stopping the value is the epoch's objective over the
-    number of training rows, which must fall below the best by ``tol``;
-    with it, the validation score, which must rise above the best by
-    ``tol``. A problem stops after ``n_iter_no_change`` epochs in a row
-    without; ``tol=None`` never stops one.
-
-    Attributes
-    ----------
-    active : ndarray of shape (n_problems,), dtype bool
-    n_iter : ndarray of shape (n_problems,), dtype int
-        Epochs each problem has run.
-    """
-
-    def __init__(self, n_problems, tol, n_iter_no_change, early_stopping):
-        self.tol = -np.inf if tol is None else float(tol)
-        self.n_iter_no_change = int(n_iter_no_change)
-        self.early_stopping = bool(early_stopping)
-        self.best = np.full(n_problems, -np.inf if early_stopping else np.inf)
-        self.no_improvement = np.zeros(n_problems, dtype=int)
-        self.active = np.ones(n_problems, dtype=bool)
-        self.n_iter = np.zeros(n_problems, dtype=int)
-
-    def update(self, epoch, values):
-        """Record epoch ``epoch`` (0-based) of the active problems; ``values``
-        has one entry per problem (those of inactive problems are ignored)."""
-        on = self.active
-        values = np.asarray(values, dtype=np.float64)
-        self.n_iter[on] = epoch + 1
-        checking = self.tol > -np.inf
-        if self.early_stopping:
-            worse = checking & (values < self.best + self.tol)
-            better = values > self.best
-        else:
-            worse = checking & (values > self.best - self.tol)
-            better = values < self.best
-        self.no_improvement = np.where(
-            on, np.where(worse, self.no_improvement + 1, 0), self.no_improvement)
-        self.best = np.where(on & better, values, self.best)
-        self.active = on & (self.no_improvement < self.n_iter_no_change)
-
-
-def fit_problems(problems, state, rule, *, max_iter, tol, n_iter_no_change, early_stopping,
-                 engine="auto", on_epoch=None):
-    """Run up to ``max_iter`` epochs of every problem (one ``_plain_sgd`` call each).
-
-    Parameters
-    ----------
-    problems : Problems
-    state : WeightState
-        Updated in place; read the weights with ``state.coef()``.
-    rule : SGDRule
-    max_iter : int
-    tol : float or None
-    n_iter_no_change : int
-    early_stopping : bool
-        Stop on the held-out rows' score (``problems.validation_mask``).
-    engine : {"auto", "numba", "numpy"}, default="auto"
-    on_epoch : callable, default=None
-        ``on_epoch(epoch, result, values, stopping)`` after each epoch (the
-        :class:`EpochResult`, the values the stopping rule saw, the
-        :class:`StoppingRule`); a true return value stops training.
-
-    Returns
-    -------
-    n_iter : ndarray of shape (n_problems,), dtype int
-        Epochs each problem ran (scikit-learn's ``n_iter_`` is the maximum).
-
-    Raises
-    ------
-    sknets.exceptions.DivergenceError
-        When a problem's weights or intercept become non-finite (``state``
-        then holds the diverged values).
-    """
-    stopping = StoppingRule(problems.Y.shape[0], tol, n_iter_no_change, early_stopping)
-    train_count = problems.train_count
-    for epoch in range(max_iter):
-        if not stopping.active.any():
-            break
-        ran = stopping.active.copy()
-        result = run_epoch(problems, state, rule, ran, engine)
-        if not result.finite[ran].all():
-            raise DivergenceError(
-                f"Floating-point under-/overflow occurred at epoch #{epoch + 1}. Scaling "
-                "input data with StandardScaler or MinMaxScaler might help.")
-        if early_stopping:
-            values = validation_scores(problems, state)
-        else:
-            values = result.objective / train_count
-        stopping.update(epoch, values)
-        if on_epoch is not None and on_epoch(epoch, result, values, stopping):
-            break
-    return stopping.n_iter

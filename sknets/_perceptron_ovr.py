@@ -15,11 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.utils import compute_class_weight
+from sklearn.utils.extmath import safe_sparse_dot
 
-from ._perceptron_epoch import SGDRule, WeightState, encode_problems, fit_problems
+from ._perceptron_epoch import SGDRule, WeightState, encode_problems, run_epoch
 from ._sgd_draws import validation_split_and_seeds
+from .exceptions import DivergenceError
 
-__all__ = ["OneVsRestFit", "fit_one_vs_rest"]
+__all__ = ["OneVsRestFit", "StoppingRule", "fit_one_vs_rest", "fit_problems",
+           "validation_scores"]
 
 
 @dataclass
@@ -47,7 +50,7 @@ def fit_one_vs_rest(X, y, classes, *, coef=None, intercept=None, sample_weight=N
                     class_weight=None, penalty=None, alpha=0.0001, l1_ratio=0.15,
                     fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, eta0=1.0,
                     random_state=0, early_stopping=False, validation_fraction=0.1,
-                    n_iter_no_change=5, engine="auto", on_epoch=None):
+                    n_iter_no_change=5, engine="auto", n_jobs=None, on_epoch=None):
     """Train the one-vs-rest perceptrons for up to ``max_iter`` epochs.
 
     Parameters
@@ -73,8 +76,10 @@ early_stopping, validation_fraction, n_iter_no_change
         Epochs at most (1 for ``partial_fit``).
     engine : {"auto", "numba", "numpy"}, default="auto"
         See :mod:`sknets._perceptron_epoch`.
+    n_jobs : int, default=None
+        Threads running the problems side by side (numba engine).
     on_epoch : callable, default=None
-        Passed to :func:`sknets._perceptron_epoch.fit_problems`.
+        Passed to :func:`fit_problems`.
 
     Returns
     -------
@@ -105,7 +110,129 @@ early_stopping, validation_fraction, n_iter_no_change
                    fit_intercept=fit_intercept, shuffle=shuffle)
     n_iter = fit_problems(problems, state, rule, max_iter=max_iter, tol=tol,
                           n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
-                          engine=engine, on_epoch=on_epoch)
+                          engine=engine, n_jobs=n_jobs, on_epoch=on_epoch)
     b = state.intercept if n_problems == 1 else state.intercept.astype(X.dtype)
     return OneVsRestFit(coef=state.coef(), intercept=b, n_iter=int(n_iter.max()),
                         n_iter_per_problem=n_iter)
+
+
+def validation_scores(problems, state):
+    """Each problem's accuracy on the held-out rows, as scikit-learn's early
+    stopping scores it: a binary classifier with the stored weights ``w``
+    (without ``wscale``, as ``_plain_sgd`` passes them) and the intercept,
+    weighted by the held-out samples' weights.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_problems,)
+    """
+    mask = problems.validation_mask
+    X_val = problems.X[mask]
+    sw_val = problems.sample_weight[mask]
+    signs = np.array([-1.0, 1.0], dtype=problems.dtype)
+    scores = np.empty(problems.Y.shape[0])
+    for k in range(scores.shape[0]):
+        decision = (safe_sparse_dot(X_val, state.w[k].reshape(1, -1).T, dense_output=True)
+                    + np.atleast_1d(state.intercept[k]))
+        predicted = signs[(decision.reshape(-1) > 0).astype(int)]
+        scores[k] = float(np.average(problems.Y[k, mask] == predicted, weights=sw_val))
+    return scores
+
+
+class StoppingRule:
+    """Each problem's stopping rule, as ``_plain_sgd`` applies it after an epoch.
+
+    Without early stopping the value is the epoch's objective over the
+    number of training rows, which must fall below the best by ``tol``;
+    with it, the validation score, which must rise above the best by
+    ``tol``. A problem stops after ``n_iter_no_change`` epochs in a row
+    without; ``tol=None`` never stops one.
+
+    Attributes
+    ----------
+    active : ndarray of shape (n_problems,), dtype bool
+    n_iter : ndarray of shape (n_problems,), dtype int
+        Epochs each problem has run.
+    """
+
+    def __init__(self, n_problems, tol, n_iter_no_change, early_stopping):
+        self.tol = -np.inf if tol is None else float(tol)
+        self.n_iter_no_change = int(n_iter_no_change)
+        self.early_stopping = bool(early_stopping)
+        self.best = np.full(n_problems, -np.inf if early_stopping else np.inf)
+        self.no_improvement = np.zeros(n_problems, dtype=int)
+        self.active = np.ones(n_problems, dtype=bool)
+        self.n_iter = np.zeros(n_problems, dtype=int)
+
+    def update(self, epoch, values):
+        """Record epoch ``epoch`` (0-based) of the active problems; ``values``
+        has one entry per problem (those of inactive problems are ignored)."""
+        on = self.active
+        values = np.asarray(values, dtype=np.float64)
+        self.n_iter[on] = epoch + 1
+        checking = self.tol > -np.inf
+        if self.early_stopping:
+            worse = checking & (values < self.best + self.tol)
+            better = values > self.best
+        else:
+            worse = checking & (values > self.best - self.tol)
+            better = values < self.best
+        self.no_improvement = np.where(
+            on, np.where(worse, self.no_improvement + 1, 0), self.no_improvement)
+        self.best = np.where(on & better, values, self.best)
+        self.active = on & (self.no_improvement < self.n_iter_no_change)
+
+
+def fit_problems(problems, state, rule, *, max_iter, tol, n_iter_no_change, early_stopping,
+                 engine="auto", n_jobs=None, on_epoch=None):
+    """Run up to ``max_iter`` epochs of every problem (one ``_plain_sgd`` call each).
+
+    Parameters
+    ----------
+    problems : Problems
+    state : WeightState
+        Updated in place; read the weights with ``state.coef()``.
+    rule : SGDRule
+    max_iter : int
+    tol : float or None
+    n_iter_no_change : int
+    early_stopping : bool
+        Stop on the held-out rows' score (``problems.validation_mask``).
+    engine : {"auto", "numba", "numpy"}, default="auto"
+    n_jobs : int, default=None
+        Threads for the numba engine (see :func:`run_epoch`).
+    on_epoch : callable, default=None
+        ``on_epoch(epoch, result, values, stopping)`` after each epoch (the
+        :class:`EpochResult`, the values the stopping rule saw, the
+        :class:`StoppingRule`); a true return value stops training.
+
+    Returns
+    -------
+    n_iter : ndarray of shape (n_problems,), dtype int
+        Epochs each problem ran (scikit-learn's ``n_iter_`` is the maximum).
+
+    Raises
+    ------
+    sknets.exceptions.DivergenceError
+        When a problem's weights or intercept become non-finite (``state``
+        then holds the diverged values).
+    """
+    stopping = StoppingRule(problems.Y.shape[0], tol, n_iter_no_change, early_stopping)
+    train_count = problems.train_count
+    for epoch in range(max_iter):
+        if not stopping.active.any():
+            break
+        ran = stopping.active.copy()
+        result = run_epoch(problems, state, rule, ran, engine, n_jobs)
+        if not result.finite[ran].all():
+            raise DivergenceError(
+                f"Floating-point under-/overflow occurred at epoch #{epoch + 1}. Scaling "
+                "input data with StandardScaler or MinMaxScaler might help.")
+        if early_stopping:
+            values = validation_scores(problems, state)
+        else:
+            values = result.objective / train_count
+        stopping.update(epoch, values)
+        if on_epoch is not None and on_epoch(epoch, result, values, stopping):
+            break
+    return stopping.n_iter

@@ -19,9 +19,9 @@ import scipy.sparse as sp
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris
 from sklearn.linear_model import Perceptron
 
-from sknets._perceptron_epoch import (SGDRule, StoppingRule, WeightState, encode_problems,
-                                      numba_available, run_epoch)
-from sknets._perceptron_ovr import fit_one_vs_rest
+from sknets._perceptron_epoch import (SGDRule, WeightState, encode_problems, numba_available,
+                                      run_epoch)
+from sknets._perceptron_ovr import StoppingRule, fit_one_vs_rest
 from sknets._sgd_draws import sgd_shuffle_permutation, validation_split_and_seeds
 from sknets.exceptions import DivergenceError
 
@@ -188,6 +188,19 @@ def test_numba_engine_equals_numpy_engine_bit_for_bit(penalty, sparse, dtype):
     assert fast[2] == ref[2]
     np.testing.assert_array_equal(fast[0], ref[0])
     np.testing.assert_array_equal(fast[1], ref[1])
+
+
+@needs_numba
+@pytest.mark.parametrize("sparse", [False, True])
+def test_threads_give_the_same_model(sparse):
+    X, y = _data("digits")
+    X = sp.csr_matrix(X) if sparse else X
+    params = dict(penalty="elasticnet", alpha=0.001, max_iter=5, early_stopping=True)
+    one = kernel_fit(X, y, "numba", n_jobs=None, **params)
+    two = kernel_fit(X, y, "numba", n_jobs=2, **params)
+    assert one[2] == two[2]
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
 
 
 @pytest.mark.parametrize("engine", ENGINES)
