@@ -48,8 +48,8 @@ from joblib import effective_n_jobs
 
 from ._sgd_draws import sgd_shuffle_permutation
 
-__all__ = ["EpochResult", "Problems", "SGDRule", "WeightState", "encode_problems",
-           "numba_available", "run_epoch"]
+__all__ = ["EpochResult", "Problems", "SGDRule", "WeightState", "begin_epoch",
+           "encode_problems", "numba_available", "run_chunk", "run_epoch"]
 
 #: scikit-learn's damping of the intercept's updates for sparse input.
 SPARSE_INTERCEPT_DECAY = 0.01
@@ -190,6 +190,13 @@ class WeightState:
         Initial weights (copied, in their floating type).
     intercept : ndarray of shape (n_problems,)
     n_samples : int
+
+    Attributes
+    ----------
+    orders : ndarray of shape (n_problems, n_samples)
+        Each problem's sample order (scikit-learn's dataset index).
+    train_orders : ndarray of shape (n_problems, n_train)
+        This epoch's order without the held-out rows (:func:`begin_epoch`).
     """
 
     def __init__(self, coef, intercept, n_samples):
@@ -203,6 +210,7 @@ class WeightState:
         self.q = np.zeros_like(self.w)
         self.u = np.zeros(n_problems)
         self.orders = np.tile(np.arange(n_samples, dtype=np.int64), (n_problems, 1))
+        self.train_orders = None
         self._perms = None
 
     def coef(self):
@@ -238,6 +246,10 @@ class EpochResult:
     sumloss: np.ndarray
     finite: np.ndarray
 
+    @classmethod
+    def zeros(cls, n_problems):
+        return cls(np.zeros(n_problems), np.zeros(n_problems), np.ones(n_problems, dtype=bool))
+
 
 def _engine(engine):
     if engine == "auto":
@@ -249,54 +261,84 @@ def _engine(engine):
     return engine
 
 
-def run_epoch(problems, state, rule, active, engine="auto", n_jobs=None):
-    """One epoch of every active problem, updating ``state`` in place.
+def begin_epoch(problems, state, rule, active, engine="auto"):
+    """Start an epoch: each active problem shuffles its order (with
+    ``rule.shuffle``: ``SequentialDataset.shuffle(seed)``, the same
+    permutation each epoch) and ``state.train_orders`` drops the held-out
+    rows. Returns the epoch's :class:`EpochResult`, zeros, to pass to
+    :func:`run_chunk`."""
+    active = np.asarray(active, dtype=bool)
+    if rule.shuffle:
+        if _engine(engine) == "numba":
+            from ._perceptron_numba import shuffle_order
 
-    Each active problem shuffles its order (with ``rule.shuffle``), then
-    visits its training rows once: loss and objective, L2 decay, the
-    perceptron update on a mistake (``p * y <= 0``), the intercept, the
-    cumulative L1 step, as ``_plain_sgd`` does.
+            for k in np.flatnonzero(active):
+                shuffle_order(state.orders[k], problems.seeds[k])
+        else:
+            perms = state.permutations(problems.seeds)
+            for k in np.flatnonzero(active):
+                state.orders[k] = state.orders[k][perms[k]]
+    mask = problems.validation_mask
+    state.train_orders = np.ascontiguousarray(np.stack([o[~mask[o]] for o in state.orders]))
+    return EpochResult.zeros(problems.Y.shape[0])
+
+
+def run_epoch(problems, state, rule, active, engine="auto", n_jobs=None):
+    """One epoch of every active problem (:func:`begin_epoch`, then
+    :func:`run_chunk` over all the training rows); returns its
+    :class:`EpochResult`."""
+    result = begin_epoch(problems, state, rule, active, engine)
+    run_chunk(problems, state, rule, active, result, 0, problems.train_count, engine, n_jobs)
+    return result
+
+
+def run_chunk(problems, state, rule, active, result, start, stop, engine="auto", n_jobs=None):
+    """Training samples ``start`` to ``stop`` of this epoch's order, for every
+    active problem, updating ``state`` and adding to ``result`` in place.
+
+    Per sample, as ``_plain_sgd``: loss and objective, L2 decay, the
+    perceptron update on a mistake (``p * y <= 0``) and the intercept, the
+    cumulative L1 step. An epoch run in chunks gives the same numbers as in
+    one go (the sums carry over in ``result``).
 
     Parameters
     ----------
     problems : Problems
     state : WeightState
+        After :func:`begin_epoch`.
     rule : SGDRule
     active : ndarray of shape (n_problems,), dtype bool
         Problems still training; the others are left as they are.
+    result : EpochResult
+        From :func:`begin_epoch`; ``finite`` is set for the active problems.
+    start, stop : int
+        Positions in each problem's training order, ``0 <= start <= stop <=
+        problems.train_count``.
     engine : {"auto", "numba", "numpy"}, default="auto"
     n_jobs : int, default=None
         Threads running the problems side by side with the numba engine
         (``joblib.effective_n_jobs``: None is 1, -1 every core), as
         scikit-learn's ``n_jobs`` fits its one-vs-rest problems in parallel;
         the results do not depend on it.
-
-    Returns
-    -------
-    EpochResult
     """
-    n_problems = problems.Y.shape[0]
-    result = EpochResult(np.zeros(n_problems), np.zeros(n_problems),
-                         np.ones(n_problems, dtype=bool))
     active = np.ascontiguousarray(active, dtype=bool)
     if _engine(engine) == "numpy":
         from ._perceptron_numpy import epoch_numpy
 
         with np.errstate(all="ignore"):   # divergence is checked after the epoch
-            epoch_numpy(problems, state, rule, active, result)
-        return result
+            epoch_numpy(problems, state, rule, active, result, start, stop)
+        return
     from . import _perceptron_numba
 
     P, X = problems, problems.X
 
     def run(on):   # the problems of ``on``: disjoint rows of every array written
-        common = (P.Y, P.sample_weight, P.pos_weight, P.neg_weight, P.validation_mask,
-                  state.orders, P.seeds, bool(rule.shuffle), on, state.w, state.wscale,
-                  state.sq_norm, state.l1_norm, state.intercept, state.q, state.u,
-                  rule.penalty_type, float(rule.alpha), rule.effective_l1_ratio,
-                  float(rule.eta0), bool(rule.fit_intercept), P.intercept_decay,
-                  _RESET_WSCALE[state.w.dtype], result.objective, result.sumloss,
-                  result.finite)
+        common = (P.Y, P.sample_weight, P.pos_weight, P.neg_weight, state.train_orders,
+                  int(start), int(stop), on, state.w, state.wscale, state.sq_norm,
+                  state.l1_norm, state.intercept, state.q, state.u, rule.penalty_type,
+                  float(rule.alpha), rule.effective_l1_ratio, float(rule.eta0),
+                  bool(rule.fit_intercept), P.intercept_decay, _RESET_WSCALE[state.w.dtype],
+                  result.objective, result.sumloss, result.finite)
         if sp.issparse(X):
             _perceptron_numba.epoch_csr(X.data, X.indices, X.indptr, *common)
         else:
@@ -306,7 +348,7 @@ def run_epoch(problems, state, rule, active, engine="auto", n_jobs=None):
     n_threads = min(effective_n_jobs(n_jobs), indices.size)
     if n_threads <= 1:
         run(active)
-        return result
+        return
     groups = []
     for part in np.array_split(indices, n_threads):
         on = np.zeros_like(active)
@@ -314,4 +356,3 @@ def run_epoch(problems, state, rule, active, engine="auto", n_jobs=None):
         groups.append(on)
     with ThreadPoolExecutor(n_threads) as pool:   # the kernel releases the GIL
         list(pool.map(run, groups))
-    return result

@@ -41,11 +41,12 @@ def shuffle_order(order, seed):
 
 
 @numba.njit(cache=True, nogil=True)
-def _epoch(data, indices, indptr, Y, sample_weight, pos_w, neg_w, validation_mask,
-           orders, seeds, shuffle, active, w, wscale, sq_norm, l1_norm, intercept, q, u,
-           penalty, alpha, l1_ratio, eta, fit_intercept, intercept_decay, reset_threshold,
-           objective, sumloss, finite):
-    """One epoch of every active problem. Sample ``i``'s entries are
+def _epoch(data, indices, indptr, Y, sample_weight, pos_w, neg_w, train_orders, start,
+           stop, active, w, wscale, sq_norm, l1_norm, intercept, q, u, penalty, alpha,
+           l1_ratio, eta, fit_intercept, intercept_decay, reset_threshold, objective,
+           sumloss, finite):
+    """Training samples ``train_orders[k, start:stop]`` of every active problem
+    ``k``, adding to its ``objective`` and ``sumloss``. Sample ``i``'s entries are
     ``data[indptr[i]:indptr[i + 1]]``, at features ``indices[...]``; or, when
     ``indices`` and ``indptr`` are None (dense input), all features, ``data``
     being the rows of ``X`` one after the other (numba compiles that case
@@ -53,7 +54,6 @@ def _epoch(data, indices, indptr, Y, sample_weight, pos_w, neg_w, validation_mas
     with threshold 0, constant learning rate) with ``WeightVector``'s
     ``dot``, ``scale``, ``add`` and ``l1penalty`` written in place."""
     n_problems, n_features = w.shape
-    n = Y.shape[1]
     cast = np.empty(1, dtype=w.dtype)   # rounds to the floating type
     use_l2 = penalty >= _PENALTY_L2
     use_l1 = penalty == _PENALTY_L1 or penalty == _PENALTY_ELASTICNET
@@ -63,26 +63,22 @@ def _epoch(data, indices, indptr, Y, sample_weight, pos_w, neg_w, validation_mas
     for k in range(n_problems):
         if not active[k]:
             continue
-        order = orders[k]
-        if shuffle:
-            shuffle_order(order, seeds[k])
+        order = train_orders[k]
         wk, qk = w[k], q[k]
         ws, sqn, l1n = wscale[k], sq_norm[k], l1_norm[k]
         b, uk = intercept[k], u[k]
-        obj, sl = 0.0, 0.0
-        for pos in range(n):
+        obj, sl = objective[k], sumloss[k]
+        for pos in range(start, stop):
             i = order[pos]
-            if validation_mask[i]:
-                continue
             if indptr is None:
-                start, nnz = i * n_features, n_features
+                at, nnz = i * n_features, n_features
             else:
-                start, nnz = indptr[i], indptr[i + 1] - indptr[i]
+                at, nnz = indptr[i], indptr[i + 1] - indptr[i]
             # p = w.dot(x) + intercept: a sum in double, times wscale, in the type
             inner = 0.0
             for j in range(nnz):
-                idx = j if indices is None else indices[start + j]
-                inner += wk[idx] * data[start + j]
+                idx = j if indices is None else indices[at + j]
+                inner += wk[idx] * data[at + j]
             cast[0] = inner * ws
             p = np.float64(cast[0]) + b
             yk = Y[k, i]
@@ -120,8 +116,8 @@ def _epoch(data, indices, indptr, Y, sample_weight, pos_w, neg_w, validation_mas
                 l2acc = 0.0
                 l1acc = 0.0
                 for j in range(nnz):
-                    idx = j if indices is None else indices[start + j]
-                    wk[idx] = wk[idx] + np.float64(data[start + j]) * step
+                    idx = j if indices is None else indices[at + j]
+                    wk[idx] = wk[idx] + np.float64(data[at + j]) * step
                     wj = wk[idx]
                     l2acc += wj * wj
                     l1acc += abs(np.float64(wj))
@@ -133,7 +129,7 @@ def _epoch(data, indices, indptr, Y, sample_weight, pos_w, neg_w, validation_mas
                 #          min(0.0, v) as Cython's (0.0 unless v is beyond it)
                 uk += l1_step
                 for j in range(nnz):
-                    idx = j if indices is None else indices[start + j]
+                    idx = j if indices is None else indices[at + j]
                     zj = np.float64(wk[idx])
                     if ws * zj > 0.0:
                         v = zj - ((uk + qk[idx]) / ws)
@@ -158,10 +154,10 @@ def _finite(wk, b):
 
 
 def epoch_dense(X, *args):
-    """One epoch of every active problem on dense C-contiguous ``X``."""
+    """Samples of every active problem on dense C-contiguous ``X`` (see ``_epoch``)."""
     _epoch(X.reshape(-1), None, None, *args)
 
 
 def epoch_csr(data, indices, indptr, *args):
-    """One epoch of every active problem on CSR ``X`` (its stored entries only)."""
+    """Samples of every active problem on CSR ``X``, its stored entries only."""
     _epoch(data, indices, indptr, *args)

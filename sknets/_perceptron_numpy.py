@@ -45,8 +45,9 @@ def _row_sums(owner, values, n):
     return np.bincount(owner, weights=values, minlength=n)
 
 
-def epoch_numpy(problems, state, rule, active, result):
-    """One epoch of the active problems (see ``run_epoch``), in place."""
+def epoch_numpy(problems, state, rule, active, result, start, stop):
+    """Training samples ``start:stop`` of the active problems (see
+    ``run_chunk``), in place."""
     P, S = problems, state
     dtype = S.w.dtype
     ctype = dtype.type
@@ -54,14 +55,9 @@ def epoch_numpy(problems, state, rule, active, result):
     problems_on = np.flatnonzero(active)
     if problems_on.size == 0:
         return
-    if rule.shuffle:
-        perms = S.permutations(P.seeds)
-        for k in problems_on:
-            S.orders[k] = S.orders[k][perms[k]]
-    mask = P.validation_mask
     # step t: problem j reads sample order[t, j]; per sample, its target and its
     # update if it is a mistake, -eta * dloss * (class_weight * sample_weight)
-    order = np.stack([S.orders[k][~mask[S.orders[k]]] for k in problems_on], axis=1)
+    order = S.train_orders[problems_on, start:stop].T
     a = problems_on.size
     Y = P.Y[problems_on[None, :], order]
     y64 = _f64(Y)
@@ -73,7 +69,7 @@ def epoch_numpy(problems, state, rule, active, result):
     W, Q = S.w[problems_on], S.q[problems_on]
     ws, sq, l1n = S.wscale[problems_on], S.sq_norm[problems_on], S.l1_norm[problems_on]
     b, u = S.intercept[problems_on], S.u[problems_on]
-    objective, sumloss = np.zeros(a), np.zeros(a)
+    objective, sumloss = result.objective[problems_on], result.sumloss[problems_on]
     penalty, alpha = rule.penalty_type, float(rule.alpha)
     l1_ratio = rule.effective_l1_ratio
     decay = ctype(max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)))

@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.utils import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._perceptron_epoch import SGDRule, WeightState, encode_problems, run_epoch
+from ._perceptron_epoch import SGDRule, WeightState, begin_epoch, encode_problems, run_chunk
 from ._sgd_draws import validation_split_and_seeds
 from .exceptions import DivergenceError
 
@@ -50,7 +50,8 @@ def fit_one_vs_rest(X, y, classes, *, coef=None, intercept=None, sample_weight=N
                     class_weight=None, penalty=None, alpha=0.0001, l1_ratio=0.15,
                     fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, eta0=1.0,
                     random_state=0, early_stopping=False, validation_fraction=0.1,
-                    n_iter_no_change=5, engine="auto", n_jobs=None, on_epoch=None):
+                    n_iter_no_change=5, engine="auto", n_jobs=None, chunk_rows=None,
+                    on_chunk=None, on_epoch=None):
     """Train the one-vs-rest perceptrons for up to ``max_iter`` epochs.
 
     Parameters
@@ -78,7 +79,7 @@ early_stopping, validation_fraction, n_iter_no_change
         See :mod:`sknets._perceptron_epoch`.
     n_jobs : int, default=None
         Threads running the problems side by side (numba engine).
-    on_epoch : callable, default=None
+    chunk_rows, on_chunk, on_epoch
         Passed to :func:`fit_problems`.
 
     Returns
@@ -110,7 +111,8 @@ early_stopping, validation_fraction, n_iter_no_change
                    fit_intercept=fit_intercept, shuffle=shuffle)
     n_iter = fit_problems(problems, state, rule, max_iter=max_iter, tol=tol,
                           n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
-                          engine=engine, n_jobs=n_jobs, on_epoch=on_epoch)
+                          engine=engine, n_jobs=n_jobs, chunk_rows=chunk_rows,
+                          on_chunk=on_chunk, on_epoch=on_epoch)
     b = state.intercept if n_problems == 1 else state.intercept.astype(X.dtype)
     return OneVsRestFit(coef=state.coef(), intercept=b, n_iter=int(n_iter.max()),
                         n_iter_per_problem=n_iter)
@@ -184,7 +186,7 @@ class StoppingRule:
 
 
 def fit_problems(problems, state, rule, *, max_iter, tol, n_iter_no_change, early_stopping,
-                 engine="auto", n_jobs=None, on_epoch=None):
+                 engine="auto", n_jobs=None, chunk_rows=None, on_chunk=None, on_epoch=None):
     """Run up to ``max_iter`` epochs of every problem (one ``_plain_sgd`` call each).
 
     Parameters
@@ -200,7 +202,14 @@ def fit_problems(problems, state, rule, *, max_iter, tol, n_iter_no_change, earl
         Stop on the held-out rows' score (``problems.validation_mask``).
     engine : {"auto", "numba", "numpy"}, default="auto"
     n_jobs : int, default=None
-        Threads for the numba engine (see :func:`run_epoch`).
+        Threads for the numba engine (see :func:`run_chunk`).
+    chunk_rows : int, default=None
+        Run each epoch in chunks of this many training samples (None: the
+        whole epoch at once); the numbers are the same.
+    on_chunk : callable, default=None
+        ``on_chunk(epoch, start, stop)`` before each chunk; a true return
+        value stops training before it (e.g. Ctrl-C), ``None`` or False
+        continues. It may raise to stop at once.
     on_epoch : callable, default=None
         ``on_epoch(epoch, result, values, stopping)`` after each epoch (the
         :class:`EpochResult`, the values the stopping rule saw, the
@@ -223,7 +232,13 @@ def fit_problems(problems, state, rule, *, max_iter, tol, n_iter_no_change, earl
         if not stopping.active.any():
             break
         ran = stopping.active.copy()
-        result = run_epoch(problems, state, rule, ran, engine, n_jobs)
+        result = begin_epoch(problems, state, rule, ran, engine)
+        step = chunk_rows or max(train_count, 1)
+        for start in range(0, train_count, step):
+            stop = min(start + step, train_count)
+            if on_chunk is not None and on_chunk(epoch, start, stop):
+                return stopping.n_iter
+            run_chunk(problems, state, rule, ran, result, start, stop, engine, n_jobs)
         if not result.finite[ran].all():
             raise DivergenceError(
                 f"Floating-point under-/overflow occurred at epoch #{epoch + 1}. Scaling "

@@ -190,6 +190,25 @@ def test_numba_engine_equals_numpy_engine_bit_for_bit(penalty, sparse, dtype):
     np.testing.assert_array_equal(fast[1], ref[1])
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_epochs_in_chunks_give_the_same_model(engine):
+    X, y = _data("digits")
+    params = dict(penalty="elasticnet", alpha=0.001, max_iter=4, tol=None)
+    whole = kernel_fit(X, y, engine, **params)
+    seen = []
+    chunked = fit_one_vs_rest(X, y, np.unique(y), engine=engine, chunk_rows=70,
+                              on_chunk=lambda epoch, start, stop: seen.append((start, stop)),
+                              **params)
+    assert seen[:5] == [(0, 70), (70, 140), (140, 210), (210, 280), (280, 300)]
+    assert len(seen) == 4 * 5
+    np.testing.assert_array_equal(chunked.coef, whole[0])
+    np.testing.assert_array_equal(chunked.intercept, whole[1])
+    stopped = fit_one_vs_rest(X, y, np.unique(y), engine=engine, chunk_rows=70,
+                              on_chunk=lambda epoch, start, stop: epoch == 1 and start == 140,
+                              **params)
+    assert stopped.n_iter == 1   # stopped inside the second epoch
+
+
 @needs_numba
 @pytest.mark.parametrize("sparse", [False, True])
 def test_threads_give_the_same_model(sparse):
