@@ -23,8 +23,10 @@ validation score of early stopping reads the stored weights without
 (``SPARSE_INTERCEPT_DECAY``) and the L1 step touches the sample's stored
 features only.
 
-Two engines run an epoch: ``"numpy"``, the reference, steps every active
-problem at once (one sample each) with NumPy operations; ``"numba"``
+Two engines run an epoch: ``"numpy"``, the reference, with NumPy
+operations (with an L1 penalty every active problem steps at once, one
+sample each, :mod:`sknets._perceptron_numpy`; without one, each problem runs
+up to its next update at once, :mod:`sknets._perceptron_lookahead`); ``"numba"``
 (:mod:`sknets._perceptron_numba`, ``pip install "sknets[fast]"``) runs the
 same statements as compiled loops, one problem after the other. ``"auto"``
 takes numba when it is installed.
@@ -323,10 +325,15 @@ def run_chunk(problems, state, rule, active, result, start, stop, engine="auto",
     """
     active = np.ascontiguousarray(active, dtype=bool)
     if _engine(engine) == "numpy":
+        from ._perceptron_lookahead import chunk_lookahead
         from ._perceptron_numpy import epoch_numpy
 
         with np.errstate(all="ignore"):   # divergence is checked after the epoch
-            epoch_numpy(problems, state, rule, active, result, start, stop)
+            if rule.penalty_type in (0, 2):   # no L1 step: up to each update at once
+                for k in np.flatnonzero(active):
+                    chunk_lookahead(problems, state, rule, k, start, stop, result)
+            else:
+                epoch_numpy(problems, state, rule, active, result, start, stop)
         return
     from . import _perceptron_numba
 

@@ -1,4 +1,6 @@
-"""The NumPy reference engine of :mod:`sknets._perceptron_epoch`.
+"""The NumPy reference engine of :mod:`sknets._perceptron_epoch` (with an L1
+penalty; without one, :mod:`sknets._perceptron_lookahead` runs the same
+statements up to each update at once).
 
 At each step every active one-vs-rest problem takes the next sample of its
 own order, and the step runs for all of them at once: the problems' weights

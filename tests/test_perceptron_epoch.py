@@ -163,6 +163,7 @@ def test_partial_fit_matches_sklearn(data):
 @pytest.mark.parametrize("params", [
     dict(), dict(penalty="l2", alpha=0.01), dict(penalty="l1", alpha=0.001),
     dict(penalty="elasticnet", alpha=0.001, early_stopping=True, class_weight="balanced"),
+    dict(penalty="l2", alpha=0.2, eta0=0.5, early_stopping=True),   # wscale folded back
 ])
 def test_numpy_engine_matches_sklearn(params, sparse):
     # the reference engine on its own (runs without numba): small data, few epochs
