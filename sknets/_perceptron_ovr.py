@@ -22,7 +22,7 @@ from ._sgd_draws import validation_split_and_seeds
 from .exceptions import DivergenceError
 
 __all__ = ["OneVsRestFit", "StoppingRule", "fit_one_vs_rest", "fit_problems",
-           "validation_scores"]
+           "setup_problems", "validation_scores"]
 
 
 @dataclass
@@ -44,6 +44,30 @@ class OneVsRestFit:
     intercept: np.ndarray
     n_iter: int
     n_iter_per_problem: np.ndarray
+
+
+def setup_problems(X, y, classes, *, sample_weight=None, class_weight=None, random_state=0,
+                   early_stopping=False, validation_fraction=0.1):
+    """The one-vs-rest problems of one call, as ``_partial_fit`` sets them up:
+    the expanded class weights (``compute_class_weight`` on this ``y``), the
+    held-out rows and one shuffling seed per problem, drawn from
+    ``random_state`` as scikit-learn draws them, the targets and weights.
+
+    Parameters are those of :func:`fit_one_vs_rest`.
+
+    Returns
+    -------
+    Problems
+    """
+    classes = np.asarray(classes)
+    n_problems = 1 if len(classes) == 2 else len(classes)
+    expanded = compute_class_weight(class_weight, classes=classes, y=y)
+    sw = (np.ones(X.shape[0]) if sample_weight is None
+          else np.asarray(sample_weight, dtype=np.float64))
+    mask, seeds = validation_split_and_seeds(
+        y, sw, n_problems, random_state=random_state, early_stopping=early_stopping,
+        validation_fraction=validation_fraction)
+    return encode_problems(X, y, classes, expanded, sw, mask, seeds)
 
 
 def fit_one_vs_rest(X, y, classes, *, coef=None, intercept=None, sample_weight=None,
@@ -93,15 +117,11 @@ early_stopping, validation_fraction, n_iter_no_change
     sknets.exceptions.DivergenceError
         When the weights become non-finite.
     """
-    classes = np.asarray(classes)
-    n_problems = 1 if len(classes) == 2 else len(classes)
-    expanded = compute_class_weight(class_weight, classes=classes, y=y)
-    sw = (np.ones(X.shape[0]) if sample_weight is None
-          else np.asarray(sample_weight, dtype=np.float64))
-    mask, seeds = validation_split_and_seeds(
-        y, sw, n_problems, random_state=random_state, early_stopping=early_stopping,
-        validation_fraction=validation_fraction)
-    problems = encode_problems(X, y, classes, expanded, sw, mask, seeds)
+    problems = setup_problems(X, y, classes, sample_weight=sample_weight,
+                              class_weight=class_weight, random_state=random_state,
+                              early_stopping=early_stopping,
+                              validation_fraction=validation_fraction)
+    n_problems = problems.Y.shape[0]
     if coef is None:
         coef = np.zeros((n_problems, X.shape[1]), dtype=X.dtype)
     if intercept is None:

@@ -47,20 +47,6 @@ def sgd_shuffle_permutation(n, seed):
     return np.asarray(ind, dtype=np.intp)
 
 
-def validation_split_and_seed(est, y, sample_weight, n_outputs):
-    """The held-out mask and one shuffling seed (that of the first problem).
-
-    ``est`` is the perceptron (its ``random_state``, ``early_stopping`` and
-    ``validation_fraction``); ``n_outputs`` is 1 for two classes, else the
-    number of one-vs-rest problems. See :func:`validation_split_and_seeds`
-    for every problem's seed.
-    """
-    mask, seeds = validation_split_and_seeds(
-        y, sample_weight, n_outputs, random_state=est.random_state,
-        early_stopping=est.early_stopping, validation_fraction=est.validation_fraction)
-    return mask, int(seeds[0])
-
-
 def validation_split_and_seeds(y, sample_weight, n_problems, *, random_state,
                                early_stopping, validation_fraction):
     """The held-out mask and each problem's shuffling seed, drawn as scikit-learn
