@@ -131,7 +131,6 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         scikit-learn's ``Perceptron`` draws them: the same value gives the
         same sample orders.
 
-
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the training data and
         stop a one-vs-rest problem when its validation accuracy has not
