@@ -1,4 +1,4 @@
-"""The solvers of the MLP-like estimators: mini-batch SGD/Adam and L-BFGS.
+"""The solvers of the MLP-like estimators: mini-batch SGD/Adam/AdaGrad/RMSprop and L-BFGS.
 
 :class:`SolverMixin` gives a :class:`~sknets._base.BaseNetwork` scikit-learn's
 ``MLPClassifier`` training parameters (names, defaults, meanings), the fitted
@@ -33,7 +33,7 @@ class SolverMixin:
 
     _parameter_constraints: dict = {
         **BaseNetwork._parameter_constraints,
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam", "adagrad", "rmsprop"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],

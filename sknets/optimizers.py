@@ -1,12 +1,14 @@
 """Stochastic optimizers that update parameters in place.
 
-The update rules and learning-rate schedules follow scikit-learn's
-``neural_network._stochastic_optimizers`` so that a given ``random_state``
-trains the same way. State arrays (velocities, moments) live on the same
-backend as the parameters. The element-wise steps are the backend's kernels
-(:mod:`sknets._kernels`: in place with reused scratch arrays on NumPy, one
-fused kernel per parameter array on CuPy and with ``backend="numba"``), all
-doing the same operations in the same order.
+The update rules and learning-rate schedules of SGD and Adam follow
+scikit-learn's ``neural_network._stochastic_optimizers`` so that a given
+``random_state`` trains the same way; AdaGrad and RMSprop follow the book
+"Deep Learning from Scratch" (``common/optimizer.py``), formulas, operation
+order and defaults. State arrays (velocities, moments, squared-gradient
+sums) live on the same backend as the parameters. The element-wise steps are
+the backend's kernels (:mod:`sknets._kernels`: in place with reused scratch
+arrays on NumPy, one fused kernel per parameter array on CuPy and with
+``backend="numba"``), all doing the same operations in the same order.
 
 References
 ----------
@@ -14,6 +16,13 @@ References
    initialization and momentum in deep learning", ICML 2013 (Nesterov).
 .. [2] D. P. Kingma and J. Ba, "Adam: A method for stochastic optimization",
    ICLR 2015.
+.. [3] J. Duchi, E. Hazan and Y. Singer, "Adaptive subgradient methods for
+   online learning and stochastic optimization", JMLR 12, 2011 (AdaGrad).
+.. [4] T. Tieleman and G. Hinton, "Lecture 6.5 - RMSprop: divide the gradient
+   by a running average of its recent magnitude", COURSERA: Neural Networks
+   for Machine Learning, 2012.
+.. [5] K. Saito, "Deep Learning from Scratch" (O'Reilly Japan, 2016),
+   section 6.1 and ``common/optimizer.py`` (AdaGrad, RMSprop).
 """
 
 import math
@@ -190,6 +199,85 @@ class Adam(BaseOptimizer):
                           beta_1=b1, beta_2=b2, epsilon=self.epsilon, work=work)
 
 
+class AdaGrad(BaseOptimizer):
+    """AdaGrad [3]_, as the book "Deep Learning from Scratch" writes it [5]_.
+
+    Each parameter's step shrinks with the sum of its squared gradients::
+
+        h += g * g
+        p -= lr * g / (sqrt(h) + epsilon)
+
+    ``h`` starts at zero. The operations and their order are the book's
+    ``AdaGrad.update`` (``common/optimizer.py``), so the steps equal it to
+    the rounding of each operation.
+
+    Parameters
+    ----------
+    params : list of arrays
+        The parameters to optimize (used for the state's shapes).
+    learning_rate_init : float, default=0.01
+        The step size ``lr`` (the book's default).
+    epsilon : float, default=1e-7
+        Added to ``sqrt(h)`` (the book's constant).
+    """
+
+    def __init__(self, params, learning_rate_init=0.01, epsilon=1e-7):
+        super().__init__(learning_rate_init)
+        self.epsilon = epsilon
+        self.hs = [_zeros_like(p) for p in params]
+
+    def _state_arrays(self):
+        return ["hs"]
+
+    def update_params(self, params, grads):
+        if not params:
+            return
+        kernels, work = self._kernels(params)
+        kernels.adagrad_step(params, grads, self.hs, learning_rate=self.learning_rate,
+                             epsilon=self.epsilon, work=work)
+
+
+class RMSprop(BaseOptimizer):
+    """RMSprop [4]_, as the book "Deep Learning from Scratch" writes it [5]_.
+
+    AdaGrad with a decaying average of the squared gradients::
+
+        h = decay_rate * h + (1 - decay_rate) * g * g
+        p -= lr * g / (sqrt(h) + epsilon)
+
+    ``h`` starts at zero (no bias correction). The operations and their
+    order are the book's ``RMSprop.update`` (``common/optimizer.py``).
+
+    Parameters
+    ----------
+    params : list of arrays
+        The parameters to optimize (used for the state's shapes).
+    learning_rate_init : float, default=0.01
+        The step size ``lr`` (the book's default).
+    decay_rate : float, default=0.99
+        Weight of the past in the average of squared gradients (the book's
+        default; Keras calls it ``rho``).
+    epsilon : float, default=1e-7
+        Added to ``sqrt(h)`` (the book's constant).
+    """
+
+    def __init__(self, params, learning_rate_init=0.01, decay_rate=0.99, epsilon=1e-7):
+        super().__init__(learning_rate_init)
+        self.decay_rate = decay_rate
+        self.epsilon = epsilon
+        self.hs = [_zeros_like(p) for p in params]
+
+    def _state_arrays(self):
+        return ["hs"]
+
+    def update_params(self, params, grads):
+        if not params:
+            return
+        kernels, work = self._kernels(params)
+        kernels.rmsprop_step(params, grads, self.hs, learning_rate=self.learning_rate,
+                             decay_rate=self.decay_rate, epsilon=self.epsilon, work=work)
+
+
 def _namespace(a):
     from array_api_compat import array_namespace
 
@@ -200,4 +288,4 @@ def _zeros_like(a):
     return _namespace(a).zeros_like(a)
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adagrad": AdaGrad, "rmsprop": RMSprop}

@@ -283,9 +283,9 @@ def test_no_host_round_trip_inside_an_epoch(cls, monkeypatch):
         return counter.count
 
     per_epoch = (read_backs(4, 40) - read_backs(2, 40)) / 2
-    # the loss (the perceptron: its per-class objective) and the finite-weights
-    # flag, read back together
-    assert per_epoch == 1
+    # the loss and the finite-weights flag, read back together; the perceptron
+    # trains on the host (its per-sample rule): its data comes over once per fit
+    assert per_epoch == (0 if cls.__name__ == "PerceptronClassifier" else 1)
     if "batch_size" in inspect.signature(cls).parameters:
         assert read_backs(4, 40) == read_backs(4, 200)  # 10 vs 2 batches per epoch
 

@@ -73,7 +73,10 @@ def test_fused_optimizer_kernels_halve_an_mlp_batch_s_launches():
 def _run_script(name, *args, timeout=120):
     res = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", name), *args],
                          capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-                         env={**os.environ, "SKNETS_MNIST": "", "OMP_NUM_THREADS": "1"})
+                         env={**os.environ, "SKNETS_MNIST": "", "OMP_NUM_THREADS": "1",
+                              # this checkout's sknets, not an installed one
+                              "PYTHONPATH": os.pathsep.join(
+                                  [ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])})
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return res.stdout
 
@@ -104,3 +107,22 @@ def test_scaling_script_quick_run_writes_tables_and_figures(tmp_path):
                               out, flags=re.M)) == 2
     assert {p.name for p in tmp_path.iterdir()} == {"scaling_training.png",
                                                    "scaling_prediction.png"}
+
+
+def test_perceptron_benchmark_quick_run_reports_every_problem_and_peer():
+    """``bench_perceptron.py --quick``: a row per problem and peer, each with a
+    fit time, its ratio to scikit-learn, ``n_iter_`` and the distance of its
+    ``coef_`` from scikit-learn's (zero for the epoch functions: same model)."""
+    out = _run_script("bench_perceptron.py", "--quick", timeout=300)
+    rows = re.findall(r"^\| (digits|synthetic|sparse-text) \| (sklearn|sknets \w+) \| 1 \| "
+                      r"([0-9.]+) \| ([0-9.]+)x \| (\d+) \| ([0-9.e+-]+) \|$", out, flags=re.M)
+    peers = {"sklearn", "sknets numpy", "sknets estimator"}
+    if "numba: not installed" not in out:
+        peers.add("sknets numba")
+    assert {(problem, peer) for problem, peer, *_ in rows} == {
+        (problem, peer) for problem in ("digits", "synthetic", "sparse-text") for peer in peers}
+    n_iter = {(problem, peer): it for problem, peer, _, _, it, _ in rows}
+    for problem, peer, seconds, ratio, it, diff in rows:
+        assert float(seconds) > 0 and float(ratio) > 0
+        if peer in ("sknets numba", "sknets numpy"):
+            assert float(diff) == 0.0 and it == n_iter[(problem, "sklearn")]

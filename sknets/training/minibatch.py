@@ -1,4 +1,5 @@
-"""The mini-batch trainer: SGD or Adam over shuffled mini-batches, with early stopping.
+"""The mini-batch trainer: SGD, Adam, AdaGrad or RMSprop over shuffled mini-batches,
+with early stopping.
 
 It reproduces scikit-learn's ``BaseMultilayerPerceptron._fit_stochastic``
 step by step (same shuffling, validation split, stopping rule and
@@ -31,7 +32,7 @@ from ._common import NON_FINITE_MESSAGE, EpochLog, TrainerConfig, batch_loss_and
 __all__ = ["STOCHASTIC_SOLVERS", "MiniBatchConfig", "MiniBatchTrainer", "make_optimizer",
            "forward_in_batches"]
 
-STOCHASTIC_SOLVERS = ("sgd", "adam")
+STOCHASTIC_SOLVERS = ("sgd", "adam", "adagrad", "rmsprop")
 
 
 @dataclass
@@ -67,10 +68,15 @@ class MiniBatchConfig(TrainerConfig):
 
 
 def make_optimizer(config, params):
-    """The stochastic optimizer ``config.solver`` names, for ``params``."""
+    """The stochastic optimizer ``config.solver`` names, for ``params``
+    (AdaGrad and RMSprop with the book's constants: ``epsilon=1e-7``,
+    RMSprop's ``decay_rate=0.99``; ``epsilon``, ``beta_1`` and ``beta_2``
+    are Adam's)."""
     if config.solver == "sgd":
         return OPTIMIZERS["sgd"](params, config.learning_rate_init, config.learning_rate,
                                  config.momentum, config.nesterovs_momentum, config.power_t)
+    if config.solver in ("adagrad", "rmsprop"):
+        return OPTIMIZERS[config.solver](params, config.learning_rate_init)
     return OPTIMIZERS["adam"](params, config.learning_rate_init, config.beta_1,
                               config.beta_2, config.epsilon)
 
@@ -117,7 +123,7 @@ class _Data:
 
 
 class MiniBatchTrainer:
-    """Trains a :class:`~sknets.training.FitState` with SGD or Adam.
+    """Trains a :class:`~sknets.training.FitState` with SGD, Adam, AdaGrad or RMSprop.
 
     Parameters
     ----------
