@@ -103,3 +103,18 @@ def test_scaling_script_quick_run_writes_tables_and_figures(tmp_path):
                               out, flags=re.M)) == 2
     assert {p.name for p in tmp_path.iterdir()} == {"scaling_training.png",
                                                    "scaling_prediction.png"}
+
+
+def test_sparse_benchmark_quick_run_compares_both_models():
+    """``bench_sparse.py --quick``: fit and predict time and peak memory of
+    sknets and scikit-learn for the MLP and the perceptron at each width,
+    then a row of ratios for each."""
+    out = _run_script("bench_sparse.py", "--quick", timeout=300)
+    for width in ("2,000", "5,000"):
+        for model in ("MLP", "Perceptron"):
+            for peer in ("sknets", "scikit-learn"):
+                assert re.search(rf"^\| {width} \| [0-9.]+% \| [0-9.]+ \| {model} \| {peer} \| "
+                                 r"[0-9.]+ \| [0-9.]+ \| [0-9.,]+ \| [0-9.,]+ \| [0-9.]+ \|$",
+                                 out, flags=re.M), (width, model, peer)
+            assert re.search(rf"^\| {width} \| {model} \| (?:[0-9.]+x \| ){{3}}[0-9.]+x \|$", out,
+                             flags=re.M), (width, model)
