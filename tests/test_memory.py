@@ -213,3 +213,30 @@ def test_range_check_does_not_copy_the_input():
     X[5, 5], X[4, 5] = 0.0, -1e39   # an even row: kept by X[::2]
     with pytest.raises(ValueError, match="magnitude 1e\\+39"):
         check_input_range(np.asfortranarray(X[::2]), np.float32)
+
+
+def test_placed_copies_share_the_weights():
+    layer = Dense(3)
+    layer.build((4,), NUMPY, np.float64, np.random.RandomState(0))
+    layer.forward(np.ones((2, 4)), training=True)
+    twin = layer.placed(NUMPY)
+    assert twin.params["W"] is layer.params["W"] and twin.params["b"] is layer.params["b"]
+    assert not any(k.startswith("_cache") for k in vars(twin))
+    assert hasattr(layer, "_cache_X")
+
+
+def test_a_pickle_holds_each_weight_once():
+    import pickle
+
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    est = sknets.MLPClassifierScratch(hidden_layer_sizes=(200,), solver="lbfgs", max_iter=3,
+                                      random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X / 16, y)
+    weights = sum(a.nbytes for a in est.coefs_ + est.intercepts_)
+    blob = pickle.dumps(est)
+    assert len(blob) < 1.2 * weights, len(blob) / weights   # coefs_ is the network's W
+    np.testing.assert_array_equal(pickle.loads(blob).predict(X / 16), est.predict(X / 16))

@@ -57,8 +57,6 @@ updated by training forwards (batch normalization's moving statistics);
 full-batch solvers use at the end of training.
 """
 
-import copy
-
 import numpy as np
 from sklearn.base import BaseEstimator
 
@@ -338,9 +336,11 @@ class Layer(BaseEstimator):
         (else holds converted copies), starts without caches or gradients, and
         whatever its forward caches stays on it: ``self`` is not changed.
         """
-        twin = copy.copy(self)
-        for key in [k for k in vars(twin) if k.startswith("_cache")]:
-            delattr(twin, key)
+        # Not copy.copy: that goes through __getstate__, which would copy
+        # every weight (and take it to the host).
+        twin = type(self).__new__(type(self))
+        twin.__dict__.update({k: v for k, v in vars(self).items()
+                              if not k.startswith("_cache")})
         twin.grads = {}
         if backend != self.backend:
             twin.params = {k: backend.asarray(v) for k, v in self.params.items()}
@@ -369,7 +369,9 @@ class Layer(BaseEstimator):
                  if not k.startswith("_cache")}
         for key in ("params", "state"):
             if key in state:
-                state[key] = {k: to_numpy(v).copy() for k, v in state[key].items()}
+                # NumPy weights are pickled as they are (no copy): an array that a
+                # fitted attribute (coefs_) shares is then stored once.
+                state[key] = {k: to_numpy(v) for k, v in state[key].items()}
         if "grads" in state:
             state["grads"] = {}
         if state.get("backend") is not None:
