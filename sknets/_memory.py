@@ -36,7 +36,7 @@ import numpy as np
 from ._config import get_config
 
 __all__ = ["MemoryEstimate", "estimate_fit_memory", "check_fit_memory",
-           "check_weights_memory", "available_memory", "format_bytes"]
+           "check_estimator_fit", "check_weights_memory", "available_memory", "format_bytes"]
 
 GIB = 2 ** 30
 
@@ -102,8 +102,9 @@ class MemoryEstimate:
                 words.append(f"{name} {format_bytes(n)}")
         return ", ".join(words)
 
-    def blame(self):
-        """A sentence naming the layer with the largest share and what sets it."""
+    def blame(self, limit=None):
+        """A sentence naming the layer with the largest share and what sets it
+        (and, given the ``limit`` in bytes, whether smaller batches would fit)."""
         i = self.culprit
         if i is None:
             return ""
@@ -119,8 +120,10 @@ class MemoryEstimate:
         if given:
             text += f", set by {given}"
         text += "."
-        if self.parts["activations"] > self.total / 2 and self.solver != "lbfgs":
-            text += " Smaller batches (batch_size) need less."
+        act, rows = self.parts["activations"], self.batch_rows
+        if (limit is not None and self.solver != "lbfgs" and rows > 1
+                and self.total - act + act / rows < limit):
+            text += " Smaller batches (batch_size) would fit."
         return text
 
 
@@ -248,10 +251,77 @@ def check_fit_memory(layers, input_shape, dtype, batch_size, solver="adam", *,
         raise ValueError(
             f"This fit would need about {format_bytes(total)} ({estimate.describe_parts()}; "
             f"{np.dtype(dtype).name}), more than the {format_bytes(limit)} of "
-            f"{_where(backend)} available. {estimate.blame()} "
+            f"{_where(backend)} available. {estimate.blame(limit)} "
             f"(sknets.set_config(memory_limit=...) sets the limit.)"
         )
     return estimate
+
+
+def check_estimator_fit(est, X, layers, input_shape, dtype, backend=None):
+    """:func:`check_fit_memory` for estimator ``est`` about to fit ``layers``
+    on validated ``X``: the one call a fit makes before building its network.
+
+    Reads from ``est``: ``solver`` (an estimator without one, the perceptron,
+    keeps no optimizer state), ``batch_size`` (``"auto"``: 200 rows),
+    ``early_stopping`` and, to name the parameter that made each layer in
+    the message, ``hidden_layer_sizes``. From ``X``: its rows, its density
+    when sparse, and whether the fit copies it (a cast to ``dtype``, another
+    device, or the split of early stopping).
+
+    Parameters
+    ----------
+    est : estimator
+    X : {ndarray, sparse matrix, array-API array} of shape (n_samples, n_features)
+    layers : list of Layer
+        The network's layers (unbuilt).
+    input_shape : tuple of int
+        One sample's shape as the first layer sees it.
+    dtype : numpy dtype
+        The compute dtype.
+    backend : Backend or None, default=None
+
+    Returns
+    -------
+    MemoryEstimate
+
+    Raises
+    ------
+    ValueError
+        When the estimate exceeds the memory available (see :func:`check_fit_memory`).
+    """
+    import scipy.sparse as sp
+
+    n_samples = int(X.shape[0])
+    batch_size = getattr(est, "batch_size", "auto")
+    batch_size = min(200 if batch_size == "auto" else int(batch_size), max(n_samples, 1))
+    early_stopping = bool(getattr(est, "early_stopping", False))
+    density, input_bytes = None, 0
+    itemsize = np.dtype(dtype).itemsize
+    if sp.issparse(X):
+        density = X.nnz / max(X.shape[0] * X.shape[1], 1)
+    else:
+        same = getattr(X, "dtype", None) == np.dtype(dtype)
+        on_host = backend is None or backend.is_numpy
+        if early_stopping or not (same and on_host):
+            input_bytes = n_samples * math.prod(X.shape[1:]) * itemsize
+    return check_fit_memory(
+        layers, input_shape, dtype, batch_size, getattr(est, "solver", "none"),
+        backend=backend, n_samples=n_samples, early_stopping=early_stopping,
+        input_bytes=input_bytes, sparse_density=density, names=_layer_names(est, layers))
+
+
+def _layer_names(est, layers):
+    """The estimator parameter that made each hidden Dense layer, if known."""
+    sizes = getattr(est, "hidden_layer_sizes", None)
+    names, k = [], 0
+    dense = [i for i, layer in enumerate(layers) if type(layer).__name__ == "Dense"]
+    for i, _ in enumerate(layers):
+        name = None
+        if sizes is not None and i in dense[:-1]:
+            name = f"hidden_layer_sizes[{k}]={layers[i].units}"
+            k += 1
+        names.append(name)
+    return names
 
 
 def check_weights_memory(plan, dtype, backend=None):

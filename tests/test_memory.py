@@ -12,8 +12,8 @@ import pytest
 
 import sknets
 from sknets._checks import check_input_range
-from sknets._memory import (GIB, available_memory, check_fit_memory, check_weights_memory,
-                            estimate_fit_memory)
+from sknets._memory import (GIB, available_memory, check_estimator_fit, check_fit_memory,
+                            check_weights_memory, estimate_fit_memory)
 from sknets.backend import get_backend
 from sknets.layers import (Activation, AvgPool2D, BatchNormalization, Conv2D, Dense, Dropout,
                            Flatten, GlobalAvgPool2D, Layer, MaxPool2D, Reshape)
@@ -134,20 +134,35 @@ def _estimator_layers(est, n_features, n_outputs=10):
 
 
 @pytest.mark.parametrize("est, n_features, message", [
-    (sknets.MLPClassifierScratch(hidden_layer_sizes=(20000,) * 7), 64, r"units=20000"),
-    (sknets.ConvNetClassifier(padding=10 ** 4), 64, r"padding=10000"),
-    (sknets.MLPClassifierScratch(hidden_layer_sizes=(10 ** 6,)), 784, r"units=1000000"),
+    (sknets.MLPClassifierScratch(hidden_layer_sizes=(20000,) * 7), 64,
+     "units=20000, set by hidden_layer_sizes[1]=20000"),
+    (sknets.ConvNetClassifier(padding=10 ** 4), 64, "padding=10000"),
+    (sknets.MLPClassifierScratch(hidden_layer_sizes=(10 ** 6,)), 784,
+     "units=1000000, set by hidden_layer_sizes[0]"),
 ])
 def test_fit_estimates_beyond_the_memory_are_refused(est, n_features, message):
+    X = np.zeros((1000, n_features))
     tic = time.perf_counter()
     with sknets.config_context(memory_limit=16 * GIB):
         layers, shape = _estimator_layers(est, n_features)
         with pytest.raises(ValueError, match=r"would need about [\d,.]+ GiB") as info:
-            check_fit_memory(layers, shape, np.float64, 200, est.solver)
+            check_estimator_fit(est, X, layers, shape, np.float64)
     assert time.perf_counter() - tic < 1.0
     assert "more than the 16.0 GiB of memory available" in str(info.value)
-    assert message.replace("\\", "") in str(info.value)
+    assert message in str(info.value)
     assert not any(hasattr(layer, "params") for layer in layers)
+
+
+def test_smaller_batches_are_suggested_only_when_they_would_fit():
+    layers = [Conv2D(64, 3, padding="same"), Flatten(), Dense(10)]
+    with sknets.config_context(memory_limit=2 * GIB):
+        with pytest.raises(ValueError, match="Smaller batches") as info:
+            check_fit_memory(layers, (128, 128, 3), np.float64, 512, "adam")
+        assert "its filters=64" in str(info.value)
+        with pytest.raises(ValueError) as info:
+            check_fit_memory(layers, (4096, 4096, 3), np.float64, 512, "adam")
+        assert "Smaller batches" not in str(info.value)
+    check_fit_memory(layers, (128, 128, 3), np.float64, 16, "adam")
 
 
 def test_convnet_kernel_beyond_any_image_is_refused():
