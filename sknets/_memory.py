@@ -291,6 +291,8 @@ def check_estimator_fit(est, X, layers, input_shape, dtype, backend=None):
     """
     import scipy.sparse as sp
 
+    from ._dispatch import float_dtype_name
+
     n_samples = int(X.shape[0])
     batch_size = getattr(est, "batch_size", "auto")
     batch_size = min(200 if batch_size == "auto" else int(batch_size), max(n_samples, 1))
@@ -300,7 +302,7 @@ def check_estimator_fit(est, X, layers, input_shape, dtype, backend=None):
     if sp.issparse(X):
         density = X.nnz / max(X.shape[0] * X.shape[1], 1)
     else:
-        same = getattr(X, "dtype", None) == np.dtype(dtype)
+        same = float_dtype_name(X) == np.dtype(dtype).name
         on_host = backend is None or backend.is_numpy
         if early_stopping or not (same and on_host):
             input_bytes = n_samples * math.prod(X.shape[1:]) * itemsize

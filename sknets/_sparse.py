@@ -19,7 +19,7 @@ The helpers here are what the trainers and the prediction loop call:
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["is_sparse", "sparse_batch", "densify", "backend_takes_sparse"]
+__all__ = ["is_sparse", "sparse_batch", "densify", "backend_takes_sparse", "input_rows"]
 
 
 def _is_cupyx_sparse(X):
@@ -96,3 +96,12 @@ def densify(X, backend=None):
     if _is_cupyx_sparse(X):
         return X.toarray()
     return X
+
+
+def input_rows(X, rows, backend, dtype):
+    """Rows ``rows`` (a slice) of validated ``X`` as a network's input batch on
+    ``backend`` in ``dtype``: a sparse ``X`` stays sparse (:func:`sparse_batch`),
+    a dense one is moved with :meth:`~sknets.backend.Backend.asarray`."""
+    if sp.issparse(X):
+        return sparse_batch(X, backend, dtype, rows)
+    return backend.asarray(X[rows, ...], dtype=dtype)

@@ -54,15 +54,7 @@ class Sequential:
         """Output of the last layer for a batch ``X`` (dense, or sparse: kept
         sparse for the layers that take it, densified, this batch only, before
         the first that does not)."""
-        for layer in self.layers:
-            X = self._dense_unless_accepted(layer, X)
-            X = layer.forward(X, training=training)
-        return X
-
-    def _dense_unless_accepted(self, layer, X):
-        if not layer.accepts_sparse and is_sparse(X):
-            return densify(X, self.backend)
-        return X
+        return forward_layers(self.layers, X, self.backend, training)
 
     def plan(self, input_shape):
         """Every layer's :meth:`~sknets.layers.Layer.plan`, in order, for one
@@ -106,7 +98,7 @@ class Sequential:
         every layer that keeps one (batch normalization) from ``X`` alone;
         returns the output. See :meth:`~sknets.layers.Layer.set_running_state`."""
         for layer in self.layers:
-            X = layer.set_running_state(self._dense_unless_accepted(layer, X))
+            X = layer.set_running_state(_dense_unless_accepted(layer, X, self.backend))
         return X
 
     def backward(self, dY):
@@ -233,6 +225,30 @@ class Sequential:
         state = dict(vars(self))
         state["backend"] = None if self.backend is None else get_backend("numpy")
         return state
+
+
+def forward_layers(layers, X, backend=None, training=False):
+    """``X`` through ``layers`` in order: a sparse batch is kept sparse for the
+    layers that take it (:attr:`~sknets.layers.Layer.accepts_sparse`) and
+    densified, this batch only, before the first that does not.
+
+    Parameters
+    ----------
+    layers : list of Layer
+    X : array or sparse matrix of shape (n_samples, ...)
+    backend : Backend or None, default=None
+        Where a densified batch goes (None: where ``X`` is).
+    training : bool, default=False
+    """
+    for layer in layers:
+        X = layer.forward(_dense_unless_accepted(layer, X, backend), training=training)
+    return X
+
+
+def _dense_unless_accepted(layer, X, backend):
+    if not layer.accepts_sparse and is_sparse(X):
+        return densify(X, backend)
+    return X
 
 
 def format_summary(rows, input_shape, dtype):

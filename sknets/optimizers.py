@@ -62,6 +62,11 @@ class BaseOptimizer:
             self._work = scratch
         return scratch
 
+    def release_work(self):
+        """Drop the work arrays of :meth:`_scratch` (made again when needed):
+        a fitted model does not carry them."""
+        self._work = None
+
     def to(self, backend):
         """Move the optimizer state to ``backend``."""
         for name in self._state_arrays():

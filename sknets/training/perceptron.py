@@ -36,6 +36,7 @@ from sklearn.metrics import accuracy_score
 from .._checks import max_abs
 from .._dispatch import take_rows
 from .._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
+from .._sparse import sparse_batch
 from .._sgd_draws import sgd_shuffle_permutation
 from ..backend import read_back, to_numpy
 from ..exceptions import DivergenceError
@@ -44,8 +45,8 @@ from .minibatch import forward_in_batches
 
 __all__ = ["PerceptronConfig", "PerceptronTrainer"]
 
-#: rows moved to the backend at a time during an epoch (bounded memory for
-#: sparse input, which is densified chunk by chunk).
+#: rows moved to the backend at a time during an epoch (sparse input is
+#: moved as CSR rows, never densified).
 CHUNK_ROWS = 4096
 
 
@@ -165,7 +166,8 @@ class PerceptronTrainer:
             chunk_ctx = self.tasks.batch_begin(self.epoch_ctx)
             rows = train_order[start:start + CHUNK_ROWS]
             rows_dev = backend.asarray(rows)
-            Xc = (backend.asarray(self.X[rows].toarray(), dtype=dtype) if self.sparse
+            # sparse rows stay sparse up to the per-sample updates (CSR chunk)
+            Xc = (sparse_batch(self.X, backend, dtype, rows) if self.sparse
                   else xp.take(self.X_dev, rows_dev, axis=0))
             Yc = xp.take(self.Y_dev, rows_dev, axis=0)
             Wc = xp.take(self.weights_dev, rows_dev, axis=0) * self.active_dev
