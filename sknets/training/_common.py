@@ -1,12 +1,25 @@
 """What the trainers share: one batch's loss and gradients, the epoch log."""
 
+from dataclasses import fields
+
 from .._display import EpochTable, mark_best
 
-__all__ = ["NON_FINITE_MESSAGE", "batch_loss_and_grads", "EpochLog"]
+__all__ = ["NON_FINITE_MESSAGE", "TrainerConfig", "batch_loss_and_grads", "EpochLog"]
 
 #: scikit-learn's MLP message for non-finite weights (user code matches on it).
 NON_FINITE_MESSAGE = ("Solver produced non-finite parameter weights. The input data may "
                       "contain large values and need to be preprocessed.")
+
+
+class TrainerConfig:
+    """Base of the trainers' configs (dataclasses of estimator parameters)."""
+
+    @classmethod
+    def from_params(cls, params, **extra):
+        """The config from an estimator's ``get_params()``: the fields of the
+        same name (other keys ignored), then ``extra``."""
+        names = {f.name for f in fields(cls)} - set(extra)
+        return cls(**{k: v for k, v in params.items() if k in names}, **extra)
 
 
 def batch_loss_and_grads(network, loss, alpha, Xb, Yb, swb):

@@ -10,6 +10,8 @@ so inference on that data equals the training forward L-BFGS minimised.
 """
 
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.optimize
@@ -21,26 +23,20 @@ from .._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
 from .._sparse import sparse_batch
 from ..backend import to_numpy
 from ..exceptions import DivergenceError
-from ._common import NON_FINITE_MESSAGE, EpochLog, batch_loss_and_grads
+from ._common import NON_FINITE_MESSAGE, EpochLog, TrainerConfig, batch_loss_and_grads
 
 __all__ = ["LbfgsConfig", "LbfgsTrainer"]
 
 
-class LbfgsConfig:
+@dataclass
+class LbfgsConfig(TrainerConfig):
     """The parameters of an L-BFGS fit (scikit-learn's MLP names)."""
 
-    def __init__(self, alpha=0.0001, max_iter=200, max_fun=15000, tol=1e-4, verbose=False):
-        self.alpha = alpha
-        self.max_iter = max_iter
-        self.max_fun = max_fun
-        self.tol = tol
-        self.verbose = verbose
-
-    @classmethod
-    def from_params(cls, params):
-        """The config from an estimator's ``get_params()`` (other keys ignored)."""
-        return cls(**{k: params[k] for k in ("alpha", "max_iter", "max_fun", "tol", "verbose")
-                      if k in params})
+    alpha: float = 0.0001
+    max_iter: int = 200
+    max_fun: int = 15000
+    tol: float = 1e-4
+    verbose: Any = False
 
 
 class _FlatWeights:

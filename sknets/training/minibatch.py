@@ -10,7 +10,7 @@ validation logits under early stopping.
 
 import time
 import warnings
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import array_api_compat.numpy
@@ -27,7 +27,7 @@ from .._sparse import input_rows, sparse_batch
 from ..backend import read_back, to_numpy
 from ..exceptions import DivergenceError
 from ..optimizers import OPTIMIZERS
-from ._common import NON_FINITE_MESSAGE, EpochLog, batch_loss_and_grads
+from ._common import NON_FINITE_MESSAGE, EpochLog, TrainerConfig, batch_loss_and_grads
 
 __all__ = ["STOCHASTIC_SOLVERS", "MiniBatchConfig", "MiniBatchTrainer", "make_optimizer",
            "forward_in_batches"]
@@ -36,7 +36,7 @@ STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 
 @dataclass
-class MiniBatchConfig:
+class MiniBatchConfig(TrainerConfig):
     """The training parameters of a mini-batch fit (scikit-learn's MLP names).
 
     ``random_state`` is the ``RandomState`` of this fit (the split and the
@@ -65,12 +65,6 @@ class MiniBatchConfig:
     random_state: Any = None
     stratify: bool = False
     predict_batch_rows: int = 2048
-
-    @classmethod
-    def from_params(cls, params, **extra):
-        """The config from an estimator's ``get_params()`` (other keys ignored)."""
-        names = {f.name for f in fields(cls)} - set(extra)
-        return cls(**{k: v for k, v in params.items() if k in names}, **extra)
 
 
 def make_optimizer(config, params):

@@ -27,6 +27,8 @@ References
 """
 
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import array_api_compat.numpy
 import numpy as np
@@ -40,7 +42,7 @@ from .._sparse import sparse_batch
 from .._sgd_draws import sgd_shuffle_permutation
 from ..backend import read_back, to_numpy
 from ..exceptions import DivergenceError
-from ._common import EpochLog
+from ._common import EpochLog, TrainerConfig
 from .minibatch import forward_in_batches
 
 __all__ = ["PerceptronConfig", "PerceptronTrainer"]
@@ -50,29 +52,20 @@ __all__ = ["PerceptronConfig", "PerceptronTrainer"]
 CHUNK_ROWS = 4096
 
 
-class PerceptronConfig:
+@dataclass
+class PerceptronConfig(TrainerConfig):
     """The parameters of a perceptron fit (scikit-learn's ``Perceptron`` names)."""
 
-    _names = ("penalty", "alpha", "l1_ratio", "fit_intercept", "tol", "shuffle", "verbose",
-              "eta0", "early_stopping", "n_iter_no_change")
-
-    def __init__(self, penalty=None, alpha=0.0001, l1_ratio=0.15, fit_intercept=True, tol=1e-3,
-                 shuffle=True, verbose=0, eta0=1.0, early_stopping=False, n_iter_no_change=5):
-        self.penalty = penalty
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.shuffle = shuffle
-        self.verbose = verbose
-        self.eta0 = eta0
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-
-    @classmethod
-    def from_params(cls, params):
-        """The config from an estimator's ``get_params()`` (other keys ignored)."""
-        return cls(**{k: params[k] for k in cls._names if k in params})
+    penalty: Any = None
+    alpha: float = 0.0001
+    l1_ratio: float = 0.15
+    fit_intercept: bool = True
+    tol: Any = 1e-3
+    shuffle: bool = True
+    verbose: Any = 0
+    eta0: float = 1.0
+    early_stopping: bool = False
+    n_iter_no_change: int = 5
 
 
 class _Problems:
