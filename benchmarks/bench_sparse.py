@@ -9,8 +9,8 @@ third of a document's tokens come from its class's topic), then
 ``TfidfVectorizer`` gives. 20,000 x 100,000 with 100 words a document is a
 density of 0.1% (about 24 MB of CSR).
 
-Peers, on the same matrix, in one process, taking turns (median of
-``--repeats``):
+Peers, on the same matrix, in one process, taking turns round by round
+(median of ``--repeats`` rounds):
 
 - ``MLP``: ``MLPClassifierScratch`` vs scikit-learn's ``MLPClassifier``, the
   same layer sizes (``--hidden``, default 16), Adam, batch 200, ``--epochs``
@@ -117,24 +117,41 @@ def traced_peak(fn):
         tracemalloc.stop()
 
 
-def measure(make, X, y, repeats):
-    """Median fit and predict seconds, peak fit and predict bytes, accuracy."""
-    fits, predicts, model = [], [], None
+def _one_round(make, X, y, r):
+    """One fit and one predict of a peer, timed, into its results ``r``."""
+    if "error" in r:
+        return
+    seconds, model = timed(lambda: make().fit(X, y))
+    if isinstance(model, BaseException):
+        r["error"] = f"fit: {type(model).__name__}: {str(model)[:90]}"
+        return
+    r["fits"].append(seconds)
+    seconds, pred = timed(lambda: model.predict(X))
+    if isinstance(pred, BaseException):
+        r["error"] = f"predict: {type(pred).__name__}: {str(pred)[:90]}"
+        return
+    r["predicts"].append(seconds)
+    r["model"], r["accuracy"] = model, float(np.mean(pred == y))
+
+
+def measure(makers, X, y, repeats):
+    """For each peer: median fit and predict seconds (the peers taking turns,
+    round by round), then the peak fit and predict bytes, and the accuracy."""
+    results = {name: {"fits": [], "predicts": []} for name in makers}
     for _ in range(repeats):
-        seconds, model = timed(lambda: make().fit(X, y))
-        if isinstance(model, BaseException):
-            return {"error": f"fit: {type(model).__name__}: {str(model)[:90]}"}
-        fits.append(seconds)
-        seconds, pred = timed(lambda m=model: m.predict(X))
-        if isinstance(pred, BaseException):
-            return {"fit_s": statistics.median(fits),
-                    "error": f"predict: {type(pred).__name__}: {str(pred)[:90]}"}
-        predicts.append(seconds)
-    fit_peak = traced_peak(lambda: make().fit(X, y))
-    predict_peak = traced_peak(lambda: model.predict(X))
-    return {"fit_s": statistics.median(fits), "predict_s": statistics.median(predicts),
-            "fit_peak": fit_peak, "predict_peak": predict_peak,
-            "accuracy": float(np.mean(pred == y))}
+        for name, make in makers.items():
+            _one_round(make, X, y, results[name])
+    for name, make in makers.items():
+        r = results[name]
+        if r["fits"]:
+            r["fit_s"] = statistics.median(r["fits"])
+        if r["predicts"]:
+            r["predict_s"] = statistics.median(r["predicts"])
+        if "error" not in r:
+            r["fit_peak"] = traced_peak(lambda make=make: make().fit(X, y))
+            r["predict_peak"] = traced_peak(lambda m=r["model"]: m.predict(X))
+        r.pop("model", None)
+    return results
 
 
 def mib(n):
@@ -155,11 +172,10 @@ def run(args):
         csr_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
         density = X.nnz / (X.shape[0] * X.shape[1])
         for model, (ours, theirs) in peers(args.hidden, args.epochs).items():
-            results = {}
-            for name, make in (("sknets", ours), ("scikit-learn", theirs)):
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    r = results[name] = measure(make, X, y, args.repeats)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                results = measure({"sknets": ours, "scikit-learn": theirs}, X, y, args.repeats)
+            for name, r in results.items():
                 cells = [f"{r[k]:.3f}" if k in r else "failed" for k in ("fit_s", "predict_s")]
                 cells += [mib(r.get("fit_peak")), mib(r.get("predict_peak"))]
                 cells.append(f"{r['accuracy']:.3f}" if "accuracy" in r else r["error"])
