@@ -172,6 +172,18 @@ FAKE_CUPY_SCRIPT = textwrap.dedent("""
         "densified_on_device": isinstance(densify(batch), cupy.ndarray),
         "reshape_first": isinstance(dense_first.forward(batch), cupy.ndarray),
     }
+    # an estimator: CSR batches uploaded as cupyx matrices, results as NumPy's
+    import sknets
+    Xd, yd = sp.random(60, 16, density=0.3, format="csr", random_state=1), np.arange(60) % 3
+    params = dict(hidden_layer_sizes=(5,), max_iter=3, random_state=0, dtype="float64")
+    on_gpu = sknets.MLPClassifierScratch(backend="cupy", **params).fit(Xd, yd)
+    on_cpu = sknets.MLPClassifierScratch(backend="numpy", **params).fit(Xd.toarray(), yd)
+    proba = on_gpu.predict_proba(Xd)
+    report["estimator"] = (isinstance(proba, np.ndarray)
+                           and bool(np.allclose(proba, on_cpu.predict_proba(Xd.toarray()),
+                                                rtol=1e-10))
+                           and all(np.allclose(a, b, rtol=1e-10, atol=1e-15)
+                                   for a, b in zip(on_gpu.coefs_, on_cpu.coefs_)))
     print("REPORT " + json.dumps(report))
 """)
 
@@ -181,4 +193,4 @@ def test_sparse_dense_layer_on_the_cupy_stand_in():
     assert res.returncode == 0, res.stderr[-3000:]
     line = next(l for l in res.stdout.splitlines() if l.startswith("REPORT "))
     report = json.loads(line[len("REPORT "):])
-    assert report == dict.fromkeys(report, True) and len(report) == 6, report
+    assert report == dict.fromkeys(report, True) and len(report) == 7, report
