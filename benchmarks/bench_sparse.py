@@ -10,7 +10,7 @@ third of a document's tokens come from its class's topic), then
 density of 0.1% (about 24 MB of CSR).
 
 Peers, on the same matrix, in one process, taking turns round by round
-(median of ``--repeats`` rounds):
+(median of ``--repeats`` fits and ``--predict-repeats`` predictions):
 
 - ``MLP``: ``MLPClassifierScratch`` vs scikit-learn's ``MLPClassifier``, the
   same layer sizes (``--hidden``, default 16), Adam, batch 200, ``--epochs``
@@ -126,21 +126,31 @@ def _one_round(make, X, y, r):
         r["error"] = f"fit: {type(model).__name__}: {str(model)[:90]}"
         return
     r["fits"].append(seconds)
-    seconds, pred = timed(lambda: model.predict(X))
+    r["model"] = model
+
+
+def _one_predict(X, y, r):
+    if "error" in r:
+        return
+    seconds, pred = timed(lambda: r["model"].predict(X))
     if isinstance(pred, BaseException):
         r["error"] = f"predict: {type(pred).__name__}: {str(pred)[:90]}"
         return
     r["predicts"].append(seconds)
-    r["model"], r["accuracy"] = model, float(np.mean(pred == y))
+    r["accuracy"] = float(np.mean(pred == y))
 
 
-def measure(makers, X, y, repeats):
-    """For each peer: median fit and predict seconds (the peers taking turns,
-    round by round), then the peak fit and predict bytes, and the accuracy."""
+def measure(makers, X, y, repeats, predict_repeats):
+    """For each peer: median fit seconds (the peers taking turns, round by
+    round), median predict seconds of the last fitted models (taking turns
+    too), then the peak fit and predict bytes, and the accuracy."""
     results = {name: {"fits": [], "predicts": []} for name in makers}
     for _ in range(repeats):
         for name, make in makers.items():
             _one_round(make, X, y, results[name])
+    for _ in range(predict_repeats):
+        for name in makers:
+            _one_predict(X, y, results[name])
     for name, make in makers.items():
         r = results[name]
         if r["fits"]:
@@ -162,7 +172,8 @@ def run(args):
     print(f"**{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC**, {platform.machine()}, "
           f"Python {platform.python_version()}, NumPy {np.__version__}; "
           f"{args.rows:,} rows, about {args.words} words a row, {args.classes} classes, "
-          f"{args.epochs} epochs, hidden ({args.hidden},), median of {args.repeats}\n")
+          f"{args.epochs} epochs, hidden ({args.hidden},), median of {args.repeats} fits and "
+          f"{args.predict_repeats} predicts\n")
     print("| width | density | CSR MiB | model | peer | fit s | predict s | fit peak MiB "
           "| predict peak MiB | accuracy |")
     print("| ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |")
@@ -174,7 +185,8 @@ def run(args):
         for model, (ours, theirs) in peers(args.hidden, args.epochs).items():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                results = measure({"sknets": ours, "scikit-learn": theirs}, X, y, args.repeats)
+                results = measure({"sknets": ours, "scikit-learn": theirs}, X, y, args.repeats,
+                                  args.predict_repeats)
             for name, r in results.items():
                 cells = [f"{r[k]:.3f}" if k in r else "failed" for k in ("fit_s", "predict_s")]
                 cells += [mib(r.get("fit_peak")), mib(r.get("predict_peak"))]
@@ -203,12 +215,14 @@ def main(argv=None):
     parser.add_argument("--classes", type=int, default=5)
     parser.add_argument("--hidden", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=1, help="fits per peer")
+    parser.add_argument("--predict-repeats", type=int, default=5, help="predicts per peer")
     parser.add_argument("--quick", action="store_true",
                         help="300 rows, widths 2,000 and 5,000 (a smoke test)")
     args = parser.parse_args(argv)
     if args.quick:
         args.rows, args.widths, args.words, args.epochs = 300, [2_000, 5_000], 20, 1
+        args.predict_repeats = 1
     run(args)
 
 
