@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ._base import BaseNetwork
 from ._dispatch import dispatch_backend, to_namespace
+from ._memory import check_estimator_fit
 from .network import Sequential
 from .training import (STOCHASTIC_SOLVERS, FitState, LbfgsConfig, LbfgsTrainer,
                        MiniBatchConfig, MiniBatchTrainer)
@@ -85,6 +86,9 @@ class SolverMixin:
         ``random_state``, the loss for ``Y``, the encoding just validated."""
         shape = self._input_shape(X.shape[1])
         layers = self._build_layers(shape, Y.shape[1])
+        # Sized before anything is allocated: beyond the memory available,
+        # a ValueError names the layer and the parameter (sknets._memory).
+        check_estimator_fit(self, X, layers, shape, dtype, backend)
         network = Sequential(layers).build(shape, backend, dtype, random_state)
         state = FitState(network, self._make_loss(Y), dtype, self._encoding(), self._architecture(),
                          dispatch_backend(X))

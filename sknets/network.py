@@ -1,5 +1,6 @@
 """A sequential network: layers applied in order, gradients in reverse."""
 
+from ._sparse import densify, is_sparse
 from .backend import get_backend
 
 
@@ -50,7 +51,9 @@ class Sequential:
         return self
 
     def forward(self, X, training=False):
-        """Output of the last layer for a batch ``X``.
+        """Output of the last layer for a batch ``X`` (dense, or sparse: kept
+        sparse for the layers that take it, densified, this batch only, before
+        the first that does not).
 
         Where the backend's kernels fuse a pooling with the activation after
         it (``backend.kernels.fuses_pool_activation``), such a pair runs as
@@ -58,17 +61,22 @@ class Sequential:
         ``fuses_activation``) and the activation layer is skipped, forward
         and backward; the results are the same.
         """
-        fused = self._fused_pairs()
-        skip = False
-        for i, layer in enumerate(self.layers):
-            if skip:
-                skip = False
-            elif i in fused:
-                X = layer.forward(X, training=training, activation=fused[i])
-                skip = True
-            else:
-                X = layer.forward(X, training=training)
-        return X
+        return forward_layers(self.layers, X, self.backend, training, self._fused_pairs())
+
+    def plan(self, input_shape):
+        """Every layer's :meth:`~sknets.layers.Layer.plan`, in order, for one
+        sample's ``input_shape``: output shapes and weight counts with nothing
+        allocated (the layers need not be built).
+
+        Returns
+        -------
+        plans : list of LayerPlan
+        """
+        plans, shape = [], tuple(input_shape)
+        for layer in self.layers:
+            plans.append(layer.plan(shape))
+            shape = plans[-1].output_shape
+        return plans
 
     def _fused_pairs(self):
         """``{index of a pooling layer: activation}`` for the pairs that run fused."""
@@ -108,7 +116,7 @@ class Sequential:
         every layer that keeps one (batch normalization) from ``X`` alone;
         returns the output. See :meth:`~sknets.layers.Layer.set_running_state`."""
         for layer in self.layers:
-            X = layer.set_running_state(X)
+            X = layer.set_running_state(_dense_unless_accepted(layer, X, self.backend))
         return X
 
     def backward(self, dY):
@@ -219,8 +227,18 @@ class Sequential:
                 for k in store:
                     store[k] = xp.asarray(self.backend.asarray(next(it)), copy=True)
 
-    def summary_rows(self):
-        """``(layer, output shape, weight count, trainable count)`` per layer."""
+    def summary_rows(self, input_shape=None):
+        """``(layer, output shape, weight count, trainable count)`` per layer.
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None, default=None
+            One sample's input shape: the rows are computed from the layers'
+            plans (:meth:`plan`), without building or allocating anything.
+            None: the built network's own rows.
+        """
+        if input_shape is not None:
+            return [plan.summary_row() for plan in self.plan(input_shape)]
         return [(layer.describe(), layer.output_shape_, layer.n_params + layer.n_state,
                  layer.n_params if layer.trainable else 0) for layer in self.layers]
 
@@ -228,6 +246,43 @@ class Sequential:
         state = dict(vars(self))
         state["backend"] = None if self.backend is None else get_backend("numpy")
         return state
+
+
+def forward_layers(layers, X, backend=None, training=False, fused=None):
+    """``X`` through ``layers`` in order: a sparse batch is kept sparse for the
+    layers that take it (:attr:`~sknets.layers.Layer.accepts_sparse`) and
+    densified, this batch only, before the first that does not.
+
+    Parameters
+    ----------
+    layers : list of Layer
+    X : array or sparse matrix of shape (n_samples, ...)
+    backend : Backend or None, default=None
+        Where a densified batch goes (None: where ``X`` is).
+    training : bool, default=False
+    fused : dict or None, default=None
+        ``{index of a pooling layer: activation}``: the pairs that run as one
+        pass (:meth:`Sequential._fused_pairs`).
+    """
+    fused = fused or {}
+    skip = False
+    for i, layer in enumerate(layers):
+        if skip:   # the activation its pooling layer applied
+            skip = False
+            continue
+        X = _dense_unless_accepted(layer, X, backend)
+        if i in fused:
+            X = layer.forward(X, training=training, activation=fused[i])
+            skip = True
+        else:
+            X = layer.forward(X, training=training)
+    return X
+
+
+def _dense_unless_accepted(layer, X, backend):
+    if not layer.accepts_sparse and is_sparse(X):
+        return densify(X, backend)
+    return X
 
 
 def format_summary(rows, input_shape, dtype):
@@ -263,5 +318,12 @@ def format_summary(rows, input_shape, dtype):
     nbytes = total * np.dtype(dtype).itemsize
     out += [line, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
             f"Non-trainable params: {total - trainable:,}",
-            f"Weights memory: {nbytes / 1024:,.1f} KiB ({np.dtype(dtype).name})"]
+            f"Weights memory: {_memory_text(nbytes)} ({np.dtype(dtype).name})"]
     return "\n".join(out)
+
+
+def _memory_text(nbytes):
+    """KiB, or GiB from one GiB on."""
+    if nbytes >= 2 ** 30:
+        return f"{nbytes / 2 ** 30:,.1f} GiB"
+    return f"{nbytes / 1024:,.1f} KiB"

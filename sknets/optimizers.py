@@ -70,6 +70,11 @@ class BaseOptimizer:
             self._work = {}
         return backend.kernels, self._work
 
+    def release_work(self):
+        """Drop the work arrays of :meth:`_scratch` (made again when needed):
+        a fitted model does not carry them."""
+        self._work = None
+
     def to(self, backend):
         """Move the optimizer state to ``backend``; its kernels do the steps."""
         for name in self._state_arrays():

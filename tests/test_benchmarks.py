@@ -126,3 +126,18 @@ def test_perceptron_benchmark_quick_run_reports_every_problem_and_peer():
         assert float(seconds) > 0 and float(ratio) > 0
         if peer in ("sknets numba", "sknets numpy"):
             assert float(diff) == 0.0 and it == n_iter[(problem, "sklearn")]
+
+
+def test_sparse_benchmark_quick_run_compares_both_models():
+    """``bench_sparse.py --quick``: fit and predict time and peak memory of
+    sknets and scikit-learn for the MLP and the perceptron at each width,
+    then a row of ratios for each."""
+    out = _run_script("bench_sparse.py", "--quick", timeout=300)
+    for width in ("2,000", "5,000"):
+        for model in ("MLP", "Perceptron"):
+            for peer in ("sknets", "scikit-learn"):
+                assert re.search(rf"^\| {width} \| [0-9.]+% \| [0-9.]+ \| {model} \| {peer} \| "
+                                 r"[0-9.]+ \| [0-9.]+ \| [0-9.,]+ \| [0-9.,]+ \| [0-9.]+ \|$",
+                                 out, flags=re.M), (width, model, peer)
+            assert re.search(rf"^\| {width} \| {model} \| (?:[0-9.]+x \| ){{3}}[0-9.]+x \|$", out,
+                             flags=re.M), (width, model)

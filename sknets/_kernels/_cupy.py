@@ -43,8 +43,8 @@ class CupyKernels(ArrayAPIKernels):
                           (s0, s1 * g.sh, s2 * g.sw, s1 * g.dh, s2 * g.dw, s3))
 
     def matmul(self, a, b, *, work=None, name="product"):
-        if not work:
-            return a @ b
+        if not work or not isinstance(a, self.fast.ndarray) or not isinstance(b, self.fast.ndarray):
+            return a @ b   # e.g. a sparse matrix: its own product
         out = work(name, (a.shape[0], b.shape[1]), self.xp.result_type(a, b))
         return self.fast.matmul(a, b, out=out)
 

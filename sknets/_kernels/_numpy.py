@@ -187,8 +187,8 @@ class NumpyKernels(ArrayAPIKernels):
         return Y
 
     def matmul(self, a, b, *, work=None, name="product"):
-        if not work:
-            return a @ b
+        if not work or not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+            return a @ b   # e.g. a sparse matrix: its own product
         out = work(name, (a.shape[0], b.shape[1]), np.result_type(a, b))
         return np.matmul(a, b, out=out)
 

@@ -37,8 +37,23 @@ from ..initializers import INITIALIZERS
 from ._base import Layer
 
 
+#: The largest kernel, stride, pool or padding side accepted, in pixels:
+#: beyond any plausible image, so that such a value (e.g. ``kernel_size=10**9``)
+#: is refused at once, naming the parameter, instead of failing to allocate.
+MAX_IMAGE_SIDE = 2 ** 16
+
+
+def _check_side(values, name, original):
+    if max(values) > MAX_IMAGE_SIDE:
+        raise ValueError(
+            f"{name}={original!r} is larger than any plausible image (at most "
+            f"{MAX_IMAGE_SIDE:,} pixels a side)."
+        )
+
+
 def _pair(value, name):
-    """``value`` as a pair of positive ints (an int ``k`` means ``(k, k)``)."""
+    """``value`` as a pair of positive ints (an int ``k`` means ``(k, k)``), at
+    most :data:`MAX_IMAGE_SIDE`."""
     if isinstance(value, Integral) and not isinstance(value, bool):
         pair = (int(value), int(value))
     elif (isinstance(value, (tuple, list)) and len(value) == 2
@@ -48,6 +63,7 @@ def _pair(value, name):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}.")
     if min(pair) < 1:
         raise ValueError(f"{name} must be >= 1, got {value!r}.")
+    _check_side(pair, name, value)
     return pair
 
 
@@ -79,6 +95,7 @@ def _padding_amounts(padding, size, kernel, stride):
     if (isinstance(padding, (tuple, list)) and len(padding) == 2
             and all(isinstance(p, Integral) and not isinstance(p, bool) and p >= 0
                     for p in padding)):
+        _check_side(padding, "padding", padding)
         return (int(padding[0]),) * 2, (int(padding[1]),) * 2
     raise ValueError(
         f"padding must be 'valid', 'same', a non-negative int or a pair of them, "
@@ -115,6 +132,9 @@ class Conv2D(Layer):
 
     Notes
     -----
+    Sparse input is densified one batch at a time, before the first layer
+    that needs dense input (:func:`sknets._sparse.densify`, called by
+    :class:`~sknets.network.Sequential`), never as a whole.
     Input ``(n_samples, height, width, in_channels)``, output
     ``(n_samples, out_h, out_w, filters)`` with
     ``out_h = (height + pad_top + pad_bottom - kh) // sh + 1``.
@@ -174,12 +194,37 @@ class Conv2D(Layer):
             )
         return ((h + pt + pb - kh) // sh + 1, (w + pl + pr - kw) // sw + 1, self.filters)
 
+    def param_shapes(self, input_shape):
+        _, _, c = _check_image_shape(self, input_shape)
+        (kh, kw), _ = self._geometry()
+        return {"W": (kh, kw, c, self.filters), "b": (self.filters,)}
+
+    def activation_shapes(self, input_shape):
+        h, w, c = _check_image_shape(self, input_shape)
+        (kh, kw), stride = self._geometry()
+        (pt, pb), (pl, pr) = _padding_amounts(self.padding, (h, w), (kh, kw), stride)
+        oh, ow, f = self.output_shape(input_shape)
+        padded = (h + pt + pb, w + pl + pr, c)
+        # the padded input, the im2col matrix, the output, the input gradient
+        shapes = [(oh * ow, kh * kw * c), (oh, ow, f), padded]
+        return shapes + ([padded] if padded != (h, w, c) else [])
+
+    def size_parameter(self, input_shape):
+        h, w, c = _check_image_shape(self, input_shape)
+        (kh, kw), stride = self._geometry()
+        (pt, pb), (pl, pr) = _padding_amounts(self.padding, (h, w), (kh, kw), stride)
+        if not isinstance(self.padding, str) and (h + pt + pb) * (w + pl + pr) > 4 * h * w:
+            return f"padding={self.padding!r}"
+        if kh * kw > h * w or kh * kw * c >= self.filters:
+            return f"kernel_size={self.kernel_size!r}"
+        return f"filters={self.filters}"
+
     def _init_params(self, input_shape, rng):
         _, _, c = _check_image_shape(self, input_shape)
         kh, kw = self.kernel_size_
+        shapes = self.param_shapes(input_shape)
         init = INITIALIZERS[self.initializer]
-        W, b = init(rng, kh * kw * c, kh * kw * self.filters,
-                    (kh, kw, c, self.filters), (self.filters,))
+        W, b = init(rng, kh * kw * c, kh * kw * self.filters, shapes["W"], shapes["b"])
         if self.initializer == "glorot_uniform":
             b = b * 0.0
         return {"W": W, "b": b}

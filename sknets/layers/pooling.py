@@ -54,6 +54,10 @@ class _Pool2D(Layer):
             )
         return ((h - ph) // sh + 1, (w - pw) // sw + 1, c)
 
+    def activation_shapes(self, input_shape):
+        # the output, and the window mask (max) or window gradient: input-sized
+        return [self.output_shape(input_shape), tuple(input_shape)]
+
     def describe(self):
         (ph, pw), stride = self._geometry()
         extra = "" if stride == (ph, pw) else f", stride={stride}"

@@ -24,6 +24,7 @@ from sklearn.utils import gen_batches, shuffle
 from .._checks import divergence_cause, scale_hint, training_loss_bound
 from .._dispatch import take_rows
 from .._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
+from .._sparse import input_rows, sparse_batch
 from ..backend import read_back, to_numpy
 from ..exceptions import DivergenceError
 from ..optimizers import OPTIMIZERS
@@ -85,9 +86,8 @@ def forward_in_batches(network, X, dtype, rows):
     """Inference logits of validated 2-D ``X`` (dense or sparse), ``rows`` at a time."""
     backend = network.backend
     outs = []
-    for s in gen_batches(X.shape[0], rows):
-        Xb = X[s].toarray() if sp.issparse(X) else X[s, ...]
-        outs.append(network.forward(backend.asarray(Xb, dtype=dtype)))
+    for s in gen_batches(X.shape[0], rows):   # a sparse X stays sparse
+        outs.append(network.forward(input_rows(X, s, backend, dtype)))
     return outs[0] if len(outs) == 1 else backend.xp.concat(outs, axis=0)
 
 
@@ -109,7 +109,7 @@ class _Data:
         xp = backend.xp
         if self.sparse:
             rows = self.order[s]
-            Xb = backend.asarray(self.X[rows].toarray(), dtype=dtype)
+            Xb = sparse_batch(self.X, backend, dtype, rows)   # CSR rows, never densified
             rows = backend.asarray(rows)
         elif shuffled:
             rows = self.order_dev[s]
@@ -163,6 +163,11 @@ class MiniBatchTrainer:
                 state.network.backend)   # the backend's kernels do its steps
         if config.early_stopping and state.validation_scores is None:
             state.validation_scores, state.best_validation_score = [], -np.inf
+        elif (config.early_stopping and state.best_weights is None
+              and np.isfinite(state.best_validation_score)):
+            # A warm start: the last fit ended on its best weights and dropped
+            # the copy; the network's weights are that copy.
+            state.best_weights = state.network.get_weights()
         elif not config.early_stopping and state.best_loss is None:
             state.best_loss = np.inf
         train, self.val = self.split_validation(X, Y, sample_weight)
@@ -366,6 +371,10 @@ class MiniBatchTrainer:
             interrupt.uninstall()
             state.network.release_work()
         self.finish(diverged)
+        if state.optimizer is not None:
+            # The moments or velocities stay (a partial_fit continues them, as
+            # scikit-learn's); the work arrays of the in-place updates go.
+            state.optimizer.release_work()
         return interrupted
 
     def finish(self, diverged):
@@ -374,6 +383,9 @@ class MiniBatchTrainer:
         restored = early and state.best_weights is not None
         if restored:
             state.network.set_weights(state.best_weights)
+            # The network now holds the best weights: the copy is dropped (a
+            # warm start takes it from the network again, see prepare).
+            state.best_weights = None
         state.best_epoch = self.log.best_epoch("valid_score_best" if early else
                                                "train_loss_best")
         last = state.history[-1]["epoch"] if state.history else 0
