@@ -13,9 +13,9 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from sknets import NeuralNetClassifier, NeuralNetRegressor
-from sknets.layers import (GRU, LSTM, Activation, BatchNormalization, Bidirectional, Conv1D,
-                           Dense, Embedding, Flatten, GlobalAvgPool1D, GlobalMaxPool1D,
-                           MaxPool1D, Reshape, Residual, SimpleRNN)
+from sknets.layers import (GRU, LSTM, Activation, BatchNormalization, Bidirectional, Conv1D, Dense,
+                           Embedding, Flatten, GlobalMaxPool1D, MaxPool1D, Reshape, Residual,
+                           SimpleRNN)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -70,7 +70,8 @@ def test_3d_input_end_to_end(digit_rows):
         clf.predict(X_test.reshape(-1, 4, 16))
     assert clf.transform(X_test).shape == (len(X_test), 4 * 16)
     text = clf.summary(print_fn=None)
-    assert "Residual(Conv1D(16, 3, dilation_rate=2, causal)" in text
+    assert "Residual(3 layers)" in text
+    assert "\n  Conv1D(16, 3, dilation_rate=2, causal)   (None, 8, 16)" in text
     assert "(None, 4, 16)" in text
     again = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(again.predict_proba(X_test), clf.predict_proba(X_test))
@@ -124,7 +125,7 @@ def test_embedding_reads_token_ids():
     """Token-id sequences: the class is whether token 3 occurs before token 7."""
     rng = np.random.RandomState(0)
     X = rng.randint(10, size=(600, 10))
-    first = lambda row, token: (list(row).index(token) if token in row else 99)  # noqa: E731
+    first = lambda row, token: (list(row).index(token) if token in row else 99)
     y = np.array([first(r, 3) < first(r, 7) for r in X], dtype=int)
     clf = NeuralNetClassifier([Embedding(10, 8), GRU(16)], max_iter=40,
                               learning_rate_init=0.01, random_state=0).fit(X[:450], y[:450])

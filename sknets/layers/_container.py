@@ -96,6 +96,20 @@ class _Container(InnerLayersMixin, Layer):
         self.grads.update({prefix + k: g for prefix, layer in zip(self.prefixes_, self.inner_)
                            for k, g in layer.grads.items() if prefix + k in self.params})
 
+    def nested_rows(self):
+        """``(description, output shape, weight count)`` of each inner layer,
+        and of theirs, indented (the summary table's nested rows)."""
+        rows = []
+        for prefix, layer, keys in zip(self.prefixes_, self.inner_, self.inner_keys_):
+            n = sum(int(np.prod(self._store(prefix + k).shape)) for k in keys[0] + keys[1])
+            label = layer.describe()
+            if not prefix[0].isdigit():   # a named role: "forward: GRU(64)"
+                label = f"{prefix[:-1]}: {label}"
+            rows.append((label, layer.output_shape_, n))
+            rows += [("  " + name, shape, count) for name, shape, count in
+                     getattr(layer, "nested_rows", list)()]
+        return rows
+
     @property
     def stochastic(self):
         return any(spec.stochastic for _, spec in self._inner_specs())

@@ -122,12 +122,17 @@ class Residual(_Container):
         return {"shortcut.W": W, "shortcut.b": np.zeros(c_out)}
 
     def describe(self):
-        inner = ", ".join(spec.describe() for spec in self.layers
-                          if isinstance(spec, Layer)) if isinstance(self.layers, (list, tuple)) \
-            else "?"
-        projected = " + projection" if getattr(self, "shortcut_strides_", None) is not None \
+        n = len(self.layers) if isinstance(self.layers, (list, tuple)) else "?"
+        projected = ", projection" if getattr(self, "shortcut_strides_", None) is not None \
             else ""
-        return f"Residual({inner}){projected}"
+        return f"Residual({n} layer{'s' if n != 1 else ''}{projected})"
+
+    def nested_rows(self):
+        rows = super().nested_rows()
+        if self.shortcut_strides_ is not None:
+            n = sum(int(np.prod(self.params[k].shape)) for k in ("shortcut.W", "shortcut.b"))
+            rows.append(("shortcut: 1x1 projection", self.output_shape_, n))
+        return rows
 
     # -- computation ------------------------------------------------------------
     def _subsample(self, X):
