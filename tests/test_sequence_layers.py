@@ -237,6 +237,13 @@ def test_weights_pickling_and_inference_copies(make):
     blob = pickle.dumps(layer)
     assert b"_cache" not in blob
     np.testing.assert_array_equal(pickle.loads(blob).forward(X), out)
+    # placed on, or moved to, another namespace: the same values there
+    xps = pytest.importorskip("array_api_strict")
+    strict = namespace_backend(xps)
+    np.testing.assert_allclose(np.asarray(layer.placed(strict).forward(xps.asarray(X))), out,
+                               rtol=1e-12)
+    moved = pickle.loads(blob).to(strict)
+    np.testing.assert_allclose(np.asarray(moved.forward(xps.asarray(X))), out, rtol=1e-12)
     # an optimizer-style replacement of an array reaches the computation
     key = next(k for k in layer.params if k.endswith("W"))
     layer.params[key] = layer.params[key] * 0.0
