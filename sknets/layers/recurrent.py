@@ -8,10 +8,11 @@ Every layer computes its gates' pre-activations ``x_t @ W + b + h_{t-1} @ U``
 from two products: the input projections of all timesteps at once, one
 matrix product ``(n_samples * timesteps, features) @ (features, gates *
 units)`` before the loop, and inside the loop over time only the recurrent
-product ``h_{t-1} @ U``, vectorized over the batch. Backpropagation through
-time [1]_ runs the loop backwards for the hidden state's gradient alone; the
-gradients of ``W``, ``U`` and the biases, and the input gradient, are again
-one matrix product each over all timesteps.
+product ``h_{t-1} @ U``, vectorized over the batch (on NumPy, small ones on
+one BLAS thread: :func:`~sknets.layers._sequence.loop_blas_threads`).
+Backpropagation through time [1]_ runs the loop backwards for the hidden
+state's gradient alone; the gradients of ``W``, ``U`` and the biases, and the
+input gradient, are again one matrix product each over all timesteps.
 
 Weights: ``W`` of shape ``(features, gates * units)``, ``U`` of shape
 ``(units, gates * units)``, ``b`` of shape ``(gates * units,)``; the gates
@@ -39,7 +40,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..initializers import glorot_uniform, orthogonal
 from ._base import Layer
-from ._sequence import check_sequence_shape, sigmoid
+from ._sequence import check_sequence_shape, loop_blas_threads, sigmoid
 from .activations import ACTIVATIONS, DERIVATIVES
 
 
@@ -71,6 +72,16 @@ class _Recurrent(Layer):
     def describe(self):
         extra = ", return_sequences=True" if self.return_sequences else ""
         return f"{type(self).__name__}({self.units}{extra})"
+
+    def forward(self, X, training=False):
+        with loop_blas_threads(self.backend, X.shape[0] * self.units ** 2 * self._n_gates):
+            return self._forward(X, training)
+
+    def backward(self, dY):
+        if not (self.trainable or self.need_input_grad):
+            return None
+        with loop_blas_threads(self.backend, dY.shape[0] * self.units ** 2 * self._n_gates):
+            return self._backward(dY)
 
     # -- the loop's two ends: input projections before, gradients after ------
     def _project(self, X):
@@ -164,7 +175,7 @@ class SimpleRNN(_Recurrent):
         seq = ", return_sequences=True" if self.return_sequences else ""
         return f"SimpleRNN({self.units}{act}{seq})"
 
-    def forward(self, X, training=False):
+    def _forward(self, X, training):
         xp, act = self.xp, ACTIVATIONS[self.activation]
         A = self._project(X)
         n, t, u = A.shape
@@ -179,9 +190,7 @@ class SimpleRNN(_Recurrent):
             self._cache_X, self._cache_H = X, H
         return self._output(H)
 
-    def backward(self, dY):
-        if not (self.trainable or self.need_input_grad):
-            return None
+    def _backward(self, dY):
         H, U, d_act = self._cache_H, self.params["U"], DERIVATIVES[self.activation]
         n, t1, u = H.shape
         dA = self._empty((n, t1 - 1, u), H)
@@ -248,7 +257,7 @@ class GRU(_Recurrent):
         params["b_rec"] = np.zeros(3 * self.units)
         return params
 
-    def forward(self, X, training=False):
+    def _forward(self, X, training):
         xp = self.xp
         A = self._project(X)
         n, t, _ = A.shape
@@ -275,9 +284,7 @@ class GRU(_Recurrent):
             self._cache_gates = RZ, N, GN
         return self._output(H)
 
-    def backward(self, dY):
-        if not (self.trainable or self.need_input_grad):
-            return None
+    def _backward(self, dY):
         H, U = self._cache_H, self.params["U"]
         RZ, N, GN = self._cache_gates
         n, t, u = N.shape
@@ -362,7 +369,7 @@ class LSTM(_Recurrent):
             self._cache_affine = cached
         return cached
 
-    def forward(self, X, training=False):
+    def _forward(self, X, training):
         xp = self.xp
         A = self._project(X)
         n, t, _ = A.shape
@@ -385,9 +392,7 @@ class LSTM(_Recurrent):
             self._cache_X, self._cache_H, self._cache_gates = X, H, (GATES, C)
         return self._output(H)
 
-    def backward(self, dY):
-        if not (self.trainable or self.need_input_grad):
-            return None
+    def _backward(self, dY):
         xp = self.xp
         H, U = self._cache_H, self.params["U"]
         GATES, C = self._cache_gates
