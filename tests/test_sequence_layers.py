@@ -315,3 +315,24 @@ def test_sequence_layers_on_array_api_strict():
     np.testing.assert_allclose(np.asarray(out), out_ref, rtol=1e-12)
     for a, b in zip(net.grads, ref.grads):
         np.testing.assert_allclose(np.asarray(a), b, rtol=1e-10, atol=1e-12)
+
+
+def test_recurrent_loops_use_one_blas_thread_for_small_products():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from sknets.layers._sequence import SMALL_PRODUCT, loop_blas_threads
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    with threadpool_limits(2, user_api="blas"):
+        if blas_threads() != {2}:
+            pytest.skip("no BLAS library whose threads can be set")
+        with loop_blas_threads(NUMPY, 64 * 64 * 192):
+            assert blas_threads() == {1}
+        assert blas_threads() == {2}
+        with loop_blas_threads(NUMPY, SMALL_PRODUCT):
+            assert blas_threads() == {2}
+        xps = pytest.importorskip("array_api_strict")
+        with loop_blas_threads(namespace_backend(xps), 1):
+            assert blas_threads() == {2}
