@@ -14,7 +14,7 @@ to ``(filters, channels, kernel)``, ``nn.GRU``'s ``weight_ih_l0`` is ``W.T``,
 (sknets' shuffles replayed), so the two differ only in their implementation,
 float32 rounding and (batch normalization) PyTorch's unbiased running
 variance. Each peer trains in its own child process (its peak resident
-memory, ``ru_maxrss``, is its own); the peers take turns for each repeat.
+memory, ``VmHWM``, is its own); the peers take turns for each repeat.
 Both use ``--threads`` threads (BLAS threads for sknets, ``torch.set_num_threads``
 for PyTorch). Reported per network: best and median seconds per epoch (fit
 time / epochs), the ratio sknets / PyTorch of the medians, test accuracy, peak
@@ -117,7 +117,15 @@ def load_data(quick):
 
 # -------------------------------------------------------------------- peers
 def _peak_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory: ``VmHWM`` (reset by ``exec``,
+    unlike ``ru_maxrss``, which a child inherits from the parent that
+    spawned it), else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as f:
+            line = next(ln for ln in f if ln.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_sknets(name, data, threads, seed, epochs, quick):
