@@ -230,6 +230,10 @@ class Sequential:
     def summary_rows(self, input_shape=None):
         """``(layer, output shape, weight count, trainable count)`` per layer.
 
+        A layer made of layers (``Residual``, ``Bidirectional``) is followed
+        by a row per inner layer (its name indented, its trainable count
+        None: its weights are counted in the container's row).
+
         Parameters
         ----------
         input_shape : tuple of int or None, default=None
@@ -239,8 +243,13 @@ class Sequential:
         """
         if input_shape is not None:
             return [plan.summary_row() for plan in self.plan(input_shape)]
-        return [(layer.describe(), layer.output_shape_, layer.n_params + layer.n_state,
-                 layer.n_params if layer.trainable else 0) for layer in self.layers]
+        rows = []
+        for layer in self.layers:
+            rows.append((layer.describe(), layer.output_shape_, layer.n_params + layer.n_state,
+                         layer.n_params if layer.trainable else 0))
+            rows += [("  " + name, shape, n, None)
+                     for name, shape, n in getattr(layer, "nested_rows", list)()]
+        return rows
 
     def __getstate__(self):
         state = dict(vars(self))
@@ -290,9 +299,11 @@ def format_summary(rows, input_shape, dtype):
 
     Parameters
     ----------
-    rows : list of (str, tuple, int, int)
+    rows : list of (str, tuple, int, int or None)
         Layer description, one sample's output shape, its number of weights
-        and how many of them are trainable.
+        and how many of them are trainable; None for the rows of a
+        container's inner layers (shown with their count in parentheses,
+        counted in the container's row).
     input_shape : tuple of int
         One sample's input shape.
     dtype : numpy dtype
@@ -308,13 +319,14 @@ def format_summary(rows, input_shape, dtype):
         return str((None,) + tuple(shape)).replace(",)", ")")
 
     table = [("Layer", "Output shape", "Param #"), ("Input", shape_str(input_shape), "0")]
-    table += [(name, shape_str(shape), f"{n:,}") for name, shape, n, _ in rows]
+    table += [(name, shape_str(shape), f"{n:,}" if t is not None else f"({n:,})")
+              for name, shape, n, t in rows]
     widths = [max(len(r[i]) for r in table) for i in range(3)]
     line = "-" * (sum(widths) + 6)
     fmt = f"{{:<{widths[0]}}}   {{:<{widths[1]}}}   {{:>{widths[2]}}}"
     out = [fmt.format(*table[0]), line] + [fmt.format(*r) for r in table[1:]]
-    total = sum(n for _, _, n, _ in rows)
-    trainable = sum(t for _, _, _, t in rows)
+    total = sum(n for _, _, n, t in rows if t is not None)
+    trainable = sum(t for _, _, _, t in rows if t is not None)
     nbytes = total * np.dtype(dtype).itemsize
     out += [line, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
             f"Non-trainable params: {total - trainable:,}",

@@ -12,9 +12,12 @@ position) or ``layers__drop__rate`` (by name), so a grid search can tune
 them. ``fit`` builds clones of the given layers and never changes them.
 
 Inputs are flat rows ``(n_samples, n_features)``, or arrays of samples of
-any shape, e.g. channels-last images ``(n_samples, height, width,
-channels)``: those are flattened for validation and the network starts with
-a :class:`~sknets.layers.Reshape` back to the sample shape (``input_shape_``).
+any shape, e.g. channels-last sequences ``(n_samples, timesteps, features)``
+or images ``(n_samples, height, width, channels)``: those are flattened for
+validation and the network starts with a :class:`~sknets.layers.Reshape`
+back to the sample shape (``input_shape_``); at prediction, samples of
+another shape are refused (scikit-learn's validation would only compare the
+flat width).
 """
 
 import math
@@ -38,8 +41,10 @@ from .layers import Activation, Dense, Layer, Reshape
 _LAYERS_DOC = """
     layers : list of Layer or of (str, Layer), default=None
         The hidden layers, in order, as :mod:`sknets.layers` specifications
-        (``Dense``, ``Conv2D``, pooling, ``Flatten``, ``Reshape``,
-        ``Activation``, ``Dropout``, ``BatchNormalization``...); a
+        (``Dense``, ``Conv2D``, ``Conv1D``, pooling, ``GRU``, ``LSTM``,
+        ``SimpleRNN``, ``Bidirectional``, ``Residual``, ``Embedding``,
+        ``Flatten``, ``Reshape``, ``Activation``, ``Dropout``,
+        ``BatchNormalization``...); a
         ``(name, layer)`` pair names a layer for nested parameters. The
         estimator adds the output layer and the loss. None means
         ``[Dense(100), Activation("relu")]``, the default MLP.
@@ -214,8 +219,9 @@ class BaseNeuralNet(NetworkFeaturesMixin, SolverMixin, BaseNetwork):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
 (n_samples, ...)
-            Flat rows, or samples of any shape (e.g. channels-last images),
-            computed in ``dtype`` (by default the input's floating dtype).
+            Flat rows, or samples of any shape (e.g. channels-last sequences
+            ``(n_samples, timesteps, features)`` or images), computed in
+            ``dtype`` (by default the input's floating dtype).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets (class labels or indicator rows for the classifier).
         sample_weight : array-like of shape (n_samples,), default=None

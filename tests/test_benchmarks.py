@@ -141,3 +141,24 @@ def test_sparse_benchmark_quick_run_compares_both_models():
                                  out, flags=re.M), (width, model, peer)
             assert re.search(rf"^\| {width} \| {model} \| (?:[0-9.]+x \| ){{3}}[0-9.]+x \|$", out,
                              flags=re.M), (width, model)
+def test_sequence_benchmark_quick_run_compares_both_peers_on_the_same_start():
+    """``bench_sequence.py --quick``: a row per network and peer; PyTorch
+    starts from sknets' initial weights and sample order, so both peers'
+    first-epoch losses agree (float32 rounding apart)."""
+    pytest.importorskip("mnist1d")
+    pytest.importorskip("torch")
+    res = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "bench_sequence.py"), "--quick",
+         "--threads", "1"], capture_output=True, text=True, timeout=300, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    losses = dict(((net, peer), float(loss)) for net, peer, loss in re.findall(
+        r"^  (\w+)\s+repeat 1 (\w+)\s*: [0-9.]+ s/epoch, first-epoch loss ([0-9.]+)",
+        res.stdout, flags=re.M))
+    assert set(losses) == {(n, p) for n in ("conv", "gru", "resnet")
+                           for p in ("sknets", "torch")}
+    for net in ("conv", "gru", "resnet"):
+        assert losses[net, "sknets"] == pytest.approx(losses[net, "torch"], rel=1e-3), net
+    rows = re.findall(r"^\| (conv|gru|resnet) \| (sknets|torch) \| [0-9.]+ \| [0-9.]+ \| "
+                      r"([0-9.]+) \|", res.stdout, flags=re.M)
+    assert len(rows) == 6 and all(float(r) > 0 for *_, r in rows)

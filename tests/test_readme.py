@@ -74,3 +74,23 @@ def test_snippets_run(blocks, capsys):
                for k in base_conv.weights)
     assert out.rstrip().splitlines()[-1] == "True"
     assert set(namespace["search"].best_params_) == {"layers__drop__rate", "layers__0__units"}
+
+
+def test_sequences_section_runs_as_written(capsys):
+    """The "Sequences and signals" snippets run in order, print the summary
+    table the README shows, and the short Conv1D fit learns MNIST-1D."""
+    pytest.importorskip("mnist1d")
+    section = "Sequences and signals"
+    blocks = section_blocks(README.read_text(encoding="utf-8"), section)
+    code = [c for lang, c in blocks if lang == "python"]
+    assert len(code) == 2 and "make_mnist1d()" in code[0] and "Residual(" in code[1]
+    namespace = {"__name__": "readme"}
+    with threadpool_limits(1, user_api="blas"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i, snippet in enumerate(code):
+            exec(compile(snippet, f"README.md[{section}, block {i}]", "exec"), namespace)
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "True"
+    tables = [c for lang, c in blocks if not lang and c.startswith("Layer ")]
+    assert len(tables) == 1 and tables[0] in out
+    assert namespace["X"].shape == (5000, 40, 1)
