@@ -28,6 +28,7 @@ from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _fill_doc
 from ._features import NetworkFeaturesMixin
+from ._set_output import FeatureNamesOutMixin
 from ._regressor import NetworkRegressorMixin
 from .layers import Activation, BatchNormalization, Dense, Dropout
 
@@ -74,7 +75,7 @@ def check_sizes(value, name):
     return [int(s) for s in sizes]
 
 
-class BaseMLP(NetworkFeaturesMixin, BaseNetwork):
+class BaseMLP(FeatureNamesOutMixin, NetworkFeaturesMixin, BaseNetwork):
     """Shared parts of the MLP classifier and regressor (not for direct use)."""
 
     _parameter_constraints: dict = {

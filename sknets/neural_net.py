@@ -30,6 +30,7 @@ from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _SHARED_ATTRS_DOC, _TRAINING_PARAMS_DOC
 from ._features import NetworkFeaturesMixin
+from ._set_output import FeatureNamesOutMixin
 from ._regressor import NetworkRegressorMixin
 from .layers import Activation, Dense, Layer, Reshape
 
@@ -44,7 +45,7 @@ _LAYERS_DOC = """
 """
 
 
-class BaseNeuralNet(NetworkFeaturesMixin, BaseNetwork):
+class BaseNeuralNet(FeatureNamesOutMixin, NetworkFeaturesMixin, BaseNetwork):
     """The layer-list networks' shared parts (not for direct use)."""
 
     _parameter_constraints: dict = {
