@@ -22,6 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from ._checks import check_finite_output, check_input_range
 from ._dispatch import (_to_numpy_tree, dispatch_backend, float_dtype_name, host_copy,
                         to_namespace)
+from ._html_repr import NetworkDiagramMixin
 from ._persistence import VersionedPickleMixin
 from ._training import STOCHASTIC_SOLVERS, TrainingLoop
 from .backend import get_backend, is_array, to_numpy
@@ -33,8 +34,8 @@ from .network import Sequential, format_summary
 PREDICT_BATCH_ROWS = 2048
 
 
-class BaseNetwork(VersionedPickleMixin, TrainingLoop, CallbackSupportMixin, BaseEstimator,
-                  metaclass=ABCMeta):
+class BaseNetwork(VersionedPickleMixin, NetworkDiagramMixin, TrainingLoop, CallbackSupportMixin,
+                  BaseEstimator, metaclass=ABCMeta):
     """Base class of the sknets network estimators (not for direct use).
 
     Holds the training parameters shared by every estimator, with

@@ -51,10 +51,11 @@ import copy
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .._html_repr import LayerDiagramMixin
 from ..backend import get_backend, to_numpy
 
 
-class Layer(BaseEstimator):
+class Layer(LayerDiagramMixin, BaseEstimator):
     """Base class of all layers.
 
     Attributes
