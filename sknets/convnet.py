@@ -24,6 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseNetwork
+from ._solvers import SolverMixin
 from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _SHARED_PARAMS_DOC
@@ -32,7 +33,7 @@ from ._set_output import FeatureNamesOutMixin
 from .layers import (Activation, AvgPool2D, BatchNormalization, Conv2D, Flatten, MaxPool2D,
                      Reshape)
 from .layers.conv import _pair
-from .mlp import check_sizes, dense_layers
+from .mlp import _sizes_or_value, check_sizes, dense_layers
 
 _POOLS = {"max": MaxPool2D, "avg": AvgPool2D}
 
@@ -64,6 +65,7 @@ def infer_image_shape(n_features):
 
 
 class ConvNetClassifier(NetworkClassifierMixin, FeatureNamesOutMixin, NetworkFeaturesMixin,
+                        SolverMixin,
                         BaseNetwork):
     """Convolutional neural network classifier, written from scratch.
 
@@ -198,7 +200,7 @@ class ConvNetClassifier(NetworkClassifierMixin, FeatureNamesOutMixin, NetworkFea
     _predict_batch_rows = 256
 
     _parameter_constraints: dict = {
-        **BaseNetwork._parameter_constraints,
+        **SolverMixin._parameter_constraints,
         "image_shape": ["array-like", None],
         "conv_filters": ["array-like"],
         "kernel_size": [Interval(Integral, 1, None, closed="left"), "array-like"],
@@ -258,6 +260,19 @@ class ConvNetClassifier(NetworkClassifierMixin, FeatureNamesOutMixin, NetworkFea
         self.dtype = dtype
 
     # ------------------------------------------------------------ architecture
+    _architecture_params = BaseNetwork._architecture_params + (
+        "image_shape", "conv_filters", "kernel_size", "stride", "padding", "pooling",
+        "pool_size", "hidden_layer_sizes", "activation", "dropout", "batch_normalization")
+
+    def _architecture(self):
+        arch = super()._architecture()
+        for name in ("conv_filters", "hidden_layer_sizes"):
+            arch[name] = _sizes_or_value(getattr(self, name))
+        return arch
+
+    def _encoding_names(self):
+        return super()._encoding_names() + ("image_shape_",)
+
     def _image_shape_for(self, n_features):
         """The image shape for flat rows of ``n_features`` values."""
         if self.image_shape is not None:
