@@ -1,5 +1,6 @@
 """A sequential network: layers applied in order, gradients in reverse."""
 
+from ._persistence import portable, restored
 from .backend import get_backend
 
 
@@ -196,9 +197,10 @@ class Sequential:
                  layer.n_params if layer.trainable else 0) for layer in self.layers]
 
     def __getstate__(self):
-        state = dict(vars(self))
-        state["backend"] = None if self.backend is None else get_backend("numpy")
-        return state
+        return portable(vars(self))   # the backend by name: "numpy"
+
+    def __setstate__(self, state):
+        vars(self).update(restored(state))
 
 
 def format_summary(rows, input_shape, dtype):

@@ -50,6 +50,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._html_repr import LayerDiagramMixin
+from .._persistence import portable, restored
 from ..backend import get_backend, to_numpy
 
 
@@ -290,9 +291,10 @@ class Layer(LayerDiagramMixin, BaseEstimator):
                 state[key] = {k: to_numpy(v).copy() for k, v in state[key].items()}
         if "grads" in state:
             state["grads"] = {}
-        if state.get("backend") is not None:
-            state["backend"] = get_backend("numpy")
-        return state
+        return portable(state)   # the backend and the dtype by name
+
+    def __setstate__(self, state):
+        super().__setstate__(restored(state))
 
     def __repr__(self, N_CHAR_MAX=700):
         text = self.describe()
