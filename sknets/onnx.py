@@ -138,7 +138,7 @@ def read_fitted(estimator):
         if estimator._label_binarizer.y_type_.startswith("multilabel"):
             head = "multilabel"
         else:
-            head = "single" if len(estimator.classes_) == 1 else "binary"
+            head = "single" if len(to_numpy(estimator.classes_)) == 1 else "binary"
     elif is_regressor(estimator) and activation in ("identity", "exp"):
         head = activation
     else:
