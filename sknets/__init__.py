@@ -6,6 +6,7 @@ from .exceptions import DivergenceError
 from .mlp import MLPClassifierScratch, MLPRegressorScratch
 from .neural_net import NeuralNetClassifier, NeuralNetRegressor
 from .perceptron import PerceptronClassifier
+from ._persistence import trusted_types
 
 __version__ = "0.1.0"
 
@@ -20,4 +21,5 @@ __all__ = [
     "config_context",
     "get_config",
     "set_config",
+    "trusted_types",
 ]

@@ -22,8 +22,10 @@ from sklearn.utils.validation import _check_sample_weight
 
 from ._checks import check_finite_output, check_input_range
 from ._dispatch import _to_numpy_tree, dispatch_backend, float_dtype_name, host_copy
+from ._html_repr import NetworkDiagramMixin
 from ._interrupt import INTERRUPTED
 from ._sparse import input_rows
+from ._persistence import VersionedPickleMixin
 from ._summary import SummaryMixin
 from ._warm_start import check_unchanged
 from .backend import get_backend, is_array, to_numpy
@@ -34,7 +36,8 @@ from .layers import Dense
 PREDICT_BATCH_ROWS = 2048
 
 
-class BaseNetwork(SummaryMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseNetwork(VersionedPickleMixin, NetworkDiagramMixin, SummaryMixin, CallbackSupportMixin,
+                  BaseEstimator, metaclass=ABCMeta):
     """Base class of the sknets network estimators (not for direct use).
 
     Holds the training parameters shared by every estimator, with

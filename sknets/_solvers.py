@@ -114,6 +114,8 @@ class SolverMixin:
     def _fitted_attributes(self, state):
         """Every fitted attribute of ``state``, by name (what the commit sets)."""
         attrs = dict(state.encoding)
+        if "classes_" in attrs:   # in fit's namespace, as scikit-learn's array-API classifiers
+            attrs["classes_"] = to_namespace(attrs["classes_"], state.attribute_backend)
         attrs.update(
             _state=state, n_iter_=state.n_iter, t_=state.t, n_outputs_=state.n_outputs,
             out_activation_=state.loss.out_activation, history_=state.history,

@@ -1,6 +1,7 @@
 """A sequential network: layers applied in order, gradients in reverse."""
 
 from ._sparse import densify, is_sparse
+from ._persistence import portable, restored
 from .backend import get_backend
 
 
@@ -252,9 +253,10 @@ class Sequential:
         return rows
 
     def __getstate__(self):
-        state = dict(vars(self))
-        state["backend"] = None if self.backend is None else get_backend("numpy")
-        return state
+        return portable(vars(self))   # the backend by name: "numpy"
+
+    def __setstate__(self, state):
+        vars(self).update(restored(state))
 
 
 def forward_layers(layers, X, backend=None, training=False, fused=None):

@@ -34,6 +34,7 @@ from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _SHARED_ATTRS_DOC, _TRAINING_PARAMS_DOC
 from ._features import NetworkFeaturesMixin
+from ._set_output import FeatureNamesOutMixin
 from ._regressor import NetworkRegressorMixin
 from ._warm_start import layer_architecture
 from .layers import Activation, Dense, Layer, Reshape
@@ -51,7 +52,7 @@ _LAYERS_DOC = """
 """
 
 
-class BaseNeuralNet(NetworkFeaturesMixin, SolverMixin, BaseNetwork):
+class BaseNeuralNet(FeatureNamesOutMixin, NetworkFeaturesMixin, SolverMixin, BaseNetwork):
     """The layer-list networks' shared parts (not for direct use)."""
 
     _parameter_constraints: dict = {

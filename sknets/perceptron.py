@@ -311,6 +311,8 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
                              order="C", accept_large_sparse=False, reset=reset)
         y = to_numpy(y)  # labels are encoded on the host
         check_classification_targets(y)
+        if hasattr(self, "classes_"):   # committed in fit's namespace
+            self.classes_ = to_numpy(self.classes_)
         if not incremental:
             self.classes_ = np.unique(y)  # fit: the labels of this call define the classes
         else:
@@ -335,10 +337,10 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         return None if sample_weight is None else to_numpy(sample_weight)   # checked in training
 
     def _decode_targets(self, Y):
-        Y = to_numpy(Y)
+        Y, classes = to_numpy(Y), to_numpy(self.classes_)
         if Y.shape[1] == 1:
-            return self.classes_[(Y[:, 0] > 0).astype(int)]
-        return self.classes_[np.argmax(Y, axis=1)]
+            return classes[(Y[:, 0] > 0).astype(int)]
+        return classes[np.argmax(Y, axis=1)]
 
     def _score_from_output(self, output, y, sample_weight):
         return accuracy_score(y, self._decode_targets(output), sample_weight=sample_weight)
@@ -376,6 +378,8 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
     def _fitted_attributes(self, state):
         dense = state.network.layers[0]
         attrs = dict(state.encoding)
+        # classes_ in fit's namespace, as scikit-learn's array-API classifiers
+        attrs["classes_"] = to_namespace(attrs["classes_"], state.attribute_backend)
         attrs.update(
             _state=state, n_iter_=state.n_iter, t_=state.t, history_=state.history,
             stop_reason_=state.stop_reason, best_epoch_=state.best_epoch,
@@ -508,10 +512,7 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        scores = self._scores(X)
-        if scores.shape[1] == 1:
-            return self.classes_[(scores[:, 0] > 0).astype(int)]
-        return self.classes_[np.argmax(scores, axis=1)]
+        return self._decode_targets(self._scores(X))
 
     score = accepts_cupy(ClassifierMixin.score)
 

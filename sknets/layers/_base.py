@@ -61,11 +61,13 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._memory import check_weights_memory
+from .._html_repr import LayerDiagramMixin
+from .._persistence import portable, restored
 from ..backend import get_backend, to_numpy
 from ._plan import LayerPlan, ShapeOnlyRandomState, shapes_of
 
 
-class Layer(BaseEstimator):
+class Layer(LayerDiagramMixin, BaseEstimator):
     """Base class of all layers.
 
     Attributes
@@ -379,9 +381,10 @@ class Layer(BaseEstimator):
                 state[key] = {k: to_numpy(v) for k, v in state[key].items()}
         if "grads" in state:
             state["grads"] = {}
-        if state.get("backend") is not None:
-            state["backend"] = get_backend("numpy")
-        return state
+        return portable(state)   # the backend and the dtype by name
+
+    def __setstate__(self, state):
+        super().__setstate__(restored(state))
 
     def __repr__(self, N_CHAR_MAX=700):
         text = self.describe()

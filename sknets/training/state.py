@@ -9,6 +9,8 @@ state it was training is simply dropped.
 
 import numpy as np
 
+from .._persistence import portable, restored
+
 __all__ = ["FitState"]
 
 
@@ -121,4 +123,7 @@ no_improvement_count, best_weights :
         # convert their own), so a model fitted on a GPU loads anywhere.
         state = {k: _to_numpy_tree(v) for k, v in vars(self).items()}
         state["attribute_backend"] = None
-        return state
+        return portable(state)   # the dtype by name (skops.io trusts names)
+
+    def __setstate__(self, state):
+        vars(self).update(restored(state))
