@@ -103,3 +103,21 @@ def test_scaling_script_quick_run_writes_tables_and_figures(tmp_path):
                               out, flags=re.M)) == 2
     assert {p.name for p in tmp_path.iterdir()} == {"scaling_training.png",
                                                    "scaling_prediction.png"}
+
+
+def test_gan_benchmark_quick_run_reports_every_peer_and_measure():
+    """``bench_gan.py --quick`` (2 epochs, 1 seed): a row per mode and peer with
+    time and every quality measure, and the time ratio to PyTorch."""
+    out = _run_script("bench_gan.py", "--quick", "--threads", "1", timeout=600)
+    rows = re.findall(r"^\| (conditional|unconditional) \| (sknets|sknets best|torch) \| "
+                      r"([0-9.]+) \| ([-0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| "
+                      r"([0-9.]+) \| ([0-9.]+) \|$", out, flags=re.M)
+    peers = {"sknets", "sknets best"} | ({"torch"} if "torch" in out else set())
+    assert {(mode, peer) for mode, peer, *_ in rows} == {
+        (mode, peer) for mode in ("conditional", "unconditional") for peer in peers}
+    for mode, _, seconds, accuracy, share, *measures in rows:
+        assert float(seconds) > 0
+        assert (accuracy == "-") == (mode == "unconditional")
+        assert all(0 <= float(v) <= 1 for v in [share, *measures])
+    if "torch" in peers:
+        assert len(re.findall(r"time per epoch sknets / torch = [0-9.]+x", out)) == 2
