@@ -63,7 +63,7 @@ SCRIPT = textwrap.dedent("""
 def test_gan_on_a_strict_cupy_stand_in():
     res = run_with_fake_cupy(["python", "-c", SCRIPT], timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
-    line = next(l for l in res.stdout.splitlines() if l.startswith("REPORT "))
+    line = next(s for s in res.stdout.splitlines() if s.startswith("REPORT "))
     report = json.loads(line[len("REPORT "):])
     assert set(report) == {"conditional", "unconditional"}
     for name, r in report.items():
