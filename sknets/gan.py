@@ -11,8 +11,6 @@ and the discriminator are lists of :mod:`sknets.layers` specifications, as
 :class:`sknets._gan_trainer.GANTrainer`'s.
 """
 
-import math
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -27,6 +25,7 @@ from sklearn.utils.validation import (_get_feature_names, check_array, check_is_
                                       column_or_1d)
 
 from ._dispatch import host_copy
+from ._gan_io import GANInputs, output_shape
 from ._gan_trainer import GANTrainer
 from ._layer_lists import LayerListsMixin
 from .backend import get_backend, to_numpy
@@ -45,73 +44,6 @@ def _default_generator():
 def _default_discriminator():
     return [Dense(256), Activation("leaky_relu"), Dropout(0.3),
             Dense(128), Activation("leaky_relu"), Dropout(0.3)]
-
-
-class GANInputs:
-    """What the two networks see: noise and labels in, scaled samples out.
-
-    The generator takes ``[z, onehot(y)]`` (``z`` standard normal noise of
-    ``latent_dim`` values, drawn on the host) and returns flat rows in
-    ``[-1, 1]``. The discriminator takes flat rows with the one-hot labels
-    appended, or, for samples of shape ``(..., channels)``, the samples with
-    one constant plane per class appended to the channels. Features that
-    are constant in the training data are 0 in both real and generated
-    rows (``mask``), so they tell the discriminator nothing.
-    """
-
-    def __init__(self, latent_dim, n_classes, sample_shape, mask, backend, dtype, rng):
-        self.latent_dim = latent_dim
-        self.n_classes = n_classes
-        self.sample_shape = tuple(sample_shape)
-        self.n_features = math.prod(self.sample_shape)
-        self.backend = backend
-        self.xp = backend.xp
-        self.dtype = np.dtype(dtype)
-        self.rng = rng
-        self.mask = None if mask is None else backend.asarray(mask, dtype=self.dtype)
-
-    @property
-    def generator_input_shape(self):
-        return (self.latent_dim + self.n_classes,)
-
-    @property
-    def discriminator_input_shape(self):
-        if len(self.sample_shape) == 1:
-            return (self.n_features + self.n_classes,)
-        return self.sample_shape[:-1] + (self.sample_shape[-1] + self.n_classes,)
-
-    def noise(self, n, rng=None):
-        z = (self.rng if rng is None else rng).standard_normal((n, self.latent_dim))
-        return self.backend.asarray(z, dtype=self.dtype)
-
-    def generate(self, generator, n, C, training=False, z=None):
-        """``n`` generated rows (scaled, masked) for one-hot labels ``C``."""
-        z = self.noise(n) if z is None else z
-        inputs = z if C is None else self.xp.concat([z, C], axis=1)
-        out = generator.forward(inputs, training=training)
-        return out if self.mask is None else out * self.mask
-
-    def d_input(self, X, C):
-        """The discriminator's input for flat scaled rows ``X`` and labels ``C``."""
-        xp, n = self.xp, X.shape[0]
-        if len(self.sample_shape) > 1:
-            X = xp.reshape(X, (n,) + self.sample_shape)
-        if C is None:
-            return X
-        if len(self.sample_shape) == 1:
-            return xp.concat([X, C], axis=1)
-        ones = (1,) * (len(self.sample_shape) - 1)
-        planes = xp.broadcast_to(xp.reshape(C, (n,) + ones + (self.n_classes,)),
-                                 (n,) + self.sample_shape[:-1] + (self.n_classes,))
-        return xp.concat([X, planes], axis=-1)
-
-    def fake_gradient(self, d_input_grad):
-        """The gradient w.r.t. the generated rows, from the discriminator's input gradient."""
-        xp, n = self.xp, d_input_grad.shape[0]
-        g = d_input_grad[..., : self.sample_shape[-1]] if len(self.sample_shape) > 1 \
-            else d_input_grad[:, : self.n_features]
-        g = xp.reshape(g, (n, self.n_features))
-        return g if self.mask is None else g * self.mask
 
 
 class GenerativeAdversarialNetwork(LayerListsMixin, BaseEstimator):
@@ -349,7 +281,7 @@ class GenerativeAdversarialNetwork(LayerListsMixin, BaseEstimator):
     def _build(self, io, backend, dtype, rng):
         """The generator and the discriminator, built on ``backend``."""
         g_layers = self._cloned_layers("generator")
-        hidden = _output_shape(g_layers, io.generator_input_shape, dtype)
+        hidden = output_shape(g_layers, io.generator_input_shape, dtype)
         if len(io.sample_shape) > 1 and hidden == io.sample_shape:
             g_layers += [Activation("tanh"), Flatten()]
         else:
@@ -359,7 +291,7 @@ class GenerativeAdversarialNetwork(LayerListsMixin, BaseEstimator):
         d_layers = self._cloned_layers("discriminator")
         if len(io.discriminator_input_shape) > 1 and d_layers and isinstance(d_layers[0], Dense):
             d_layers.insert(0, Flatten())   # dense layers on image-like samples
-        if len(_output_shape(d_layers, io.discriminator_input_shape, dtype)) > 1:
+        if len(output_shape(d_layers, io.discriminator_input_shape, dtype)) > 1:
             d_layers.append(Flatten())
         d_layers.append(Dense(1))
         discriminator = Sequential(d_layers).build(io.discriminator_input_shape, backend,
@@ -567,14 +499,3 @@ class GenerativeAdversarialNetwork(LayerListsMixin, BaseEstimator):
         tags.target_tags.required = False
         tags.non_deterministic = False
         return tags
-
-
-def _output_shape(layers, input_shape, dtype):
-    """One sample's output shape of ``layers`` (built on copies, on NumPy)."""
-    from sklearn.base import clone
-
-    copies = Sequential([clone(layer) for layer in layers])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        copies.build(input_shape, get_backend("numpy"), dtype, np.random.RandomState(0))
-    return tuple(copies.output_shape_)
