@@ -60,7 +60,8 @@ def best_params():
 
     return dict(discriminator=[MinibatchStdDev(), Dense(256), Activation("leaky_relu"),
                                Dropout(0.3), Dense(128), Activation("leaky_relu"),
-                               Dropout(0.3)])
+                               Dropout(0.3)],
+                learning_rate_init=4e-4, discriminator_learning_rate=8e-4)
 
 
 def load():
