@@ -307,6 +307,7 @@ def test_conditional_digits_are_classified_as_requested():
     X_train, _, y_train, _ = train_test_split(X / 16, y, test_size=0.3, random_state=0,
                                               stratify=y)
     clf = LogisticRegression(max_iter=2000).fit(X_train, y_train)
-    gan = GenerativeAdversarialNetwork(max_iter=150, random_state=0).fit(X_train, y_train)
+    gan = GenerativeAdversarialNetwork(max_iter=150, random_state=0, dtype="float32")
+    gan.fit(X_train, y_train)
     X_new, y_new = gan.sample(1000, y=np.repeat(np.arange(10), 100), random_state=0)
     assert np.mean(clf.predict(X_new) == y_new) >= 0.9
