@@ -101,25 +101,52 @@ class Timers:
         obj.__dict__.pop(name, None)
 
 
-def instrument(clf, timers):
-    """Wrap the fitted network's layers, loss and optimizer in ``timers``."""
+def instrument(state, timers):
+    """Wrap the layers, loss and optimizer of a fitted state in ``timers``."""
     labels = []
-    for i, layer in enumerate(clf._network.layers):
+    for i, layer in enumerate(state.network.layers):
         label = f"{i} {layer.describe()}"
         labels.append(label)
         timers.wrap(layer, "forward", (label, "forward"))
         timers.wrap(layer, "backward", (label, "backward"))
-    timers.wrap(clf._loss, "loss_and_grad", ("loss", "forward"))
-    timers.wrap(clf._optimizer, "update_params", ("optimizer", "update"))
+    timers.wrap(state.loss, "loss_and_grad", ("loss", "forward"))
+    timers.wrap(state.optimizer, "update_params", ("optimizer", "update"))
     return labels
 
 
-def uninstrument(clf):
-    for layer in clf._network.layers:
+def uninstrument(state):
+    for layer in state.network.layers:
         Timers.unwrap(layer, "forward")
         Timers.unwrap(layer, "backward")
-    Timers.unwrap(clf._loss, "loss_and_grad")
-    Timers.unwrap(clf._optimizer, "update_params")
+    Timers.unwrap(state.loss, "loss_and_grad")
+    Timers.unwrap(state.optimizer, "update_params")
+
+
+class instrumented_fits:
+    """Within ``with``, the state each ``partial_fit`` trains (a copy of the
+    fitted one) is instrumented; ``labels`` holds its layers' labels."""
+
+    def __init__(self, timers):
+        self.timers, self.labels = timers, []
+
+    def __enter__(self):
+        from sknets.training import FitState
+
+        self.original = original = FitState.continued
+
+        def continued(state, backend):
+            twin = original(state, backend)
+            self.labels[:] = instrument(twin, self.timers)
+            return twin
+
+        FitState.continued = continued
+        return self
+
+    def __exit__(self, *exc):
+        from sknets.training import FitState
+
+        FitState.continued = self.original
+        return False
 
 
 def gemm_floor(net, n_samples, batch_size, dtype):
@@ -194,13 +221,15 @@ def main(argv=None):
         clf.partial_fit(X[:args.batch_size], y[:args.batch_size], classes=classes)  # build
         clf.partial_fit(X, y)   # a warm-up epoch: first-touch page faults, caches
         for _ in range(args.epochs):
-            labels = instrument(clf, timers)
             before = dict(timers.total)
-            tic = time.perf_counter()
-            clf.partial_fit(X, y)
-            instrumented.append((time.perf_counter() - tic,
-                                 {k: v - before.get(k, 0.0) for k, v in timers.total.items()}))
-            uninstrument(clf)
+            with instrumented_fits(timers) as fits:
+                tic = time.perf_counter()
+                clf.partial_fit(X, y)
+                instrumented.append((time.perf_counter() - tic,
+                                     {k: v - before.get(k, 0.0)
+                                      for k, v in timers.total.items()}))
+            labels = fits.labels
+            uninstrument(clf._state)   # the committed state carries the timers: drop them
             tic = time.perf_counter()
             clf.partial_fit(X, y)
             plain.append(time.perf_counter() - tic)

@@ -145,16 +145,16 @@ def check_finite_output(out, X, dtype):
         )
 
 
-def training_loss_bound(est, Y, sample_weight):
-    """:func:`loss_bound` for estimator ``est`` about to train its ``_network``
-    with its ``_loss`` on encoded targets ``Y`` (NumPy): the starting
-    weights' L2 penalty is one reduction on the backend, read back once."""
+def training_loss_bound(network, loss, alpha, Y, sample_weight):
+    """:func:`loss_bound` for ``network`` about to train with ``loss`` and L2
+    penalty ``alpha`` on encoded targets ``Y`` (NumPy): the starting weights'
+    penalty is one reduction on the backend, read back once."""
     penalty = 0.0
-    alpha = float(getattr(est, "alpha", 0.0) or 0.0)
+    alpha = float(alpha or 0.0)
     n = Y.shape[0]
     if alpha > 0 and n:
-        penalty = 0.5 * alpha * float(est._network.squared_weights()) / n
-    return loss_bound(est._loss, Y, sample_weight, penalty)
+        penalty = 0.5 * alpha * float(network.squared_weights()) / n
+    return loss_bound(loss, Y, sample_weight, penalty)
 
 
 def divergence_cause(loss, weights_ok, bound):

@@ -40,34 +40,51 @@ class NetworkClassifierMixin(ClassifierMixin):
         return validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              dtype=validation_dtypes(X), reset=reset)
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, classes=None):
+        """Validate ``X, y``; encode ``y`` (a new encoding when ``reset``).
+
+        A new encoding sets ``classes_`` and the label binarizer (from
+        ``classes`` on a first ``partial_fit`` call); otherwise the labels
+        are checked against ``classes_``.
+        """
+        if incremental:
+            if reset:   # the first call: the labels' type, then "classes must be passed..."
+                check_classification_targets(to_numpy(y))
+            _check_partial_fit_first_call(self, None if classes is None else to_numpy(classes))
         X, y = self._validate_X_y(X, y, reset)
         y = to_numpy(y)  # labels are encoded on the host
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)   # "Unknown label type: continuous..."
-        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+        if reset:
+            multilabel = type_of_target(y).startswith("multilabel")
             self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
+            self._label_binarizer.fit(y if not incremental or multilabel else self.classes_)
             self.classes_ = self._label_binarizer.classes_
-        else:
-            classes = unique_labels(y)
-            if self.warm_start:
-                if set(classes) != set(self.classes_):
-                    raise ValueError(
-                        "warm_start can only be used where `y` has the same classes as "
-                        f"in the previous call to fit. Previously got {self.classes_}, "
-                        f"`y` has {classes}"
-                    )
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError(
-                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
-                    f"{self.classes_}. 'y' has {classes}."
-                )
+        if incremental or not reset:
+            self._check_known_labels(y, incremental)
         # One class: trained as scikit-learn's MLPClassifier is (one sigmoid unit
         # whose target is 0 everywhere), and predicts that class.
-        Y = self._label_binarizer.transform(y)
-        return X, Y
+        return X, self._label_binarizer.transform(y)
+
+    def _check_known_labels(self, y, incremental):
+        """A warm start needs the fitted classes; ``partial_fit`` labels among them."""
+        classes = unique_labels(y)
+        if not incremental:
+            if set(classes) != set(self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes as "
+                    f"in the previous call to fit. Previously got {self.classes_}, "
+                    f"`y` has {classes}"
+                )
+        elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+            raise ValueError(
+                f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y' has {classes}."
+            )
+
+    def _encoding_names(self):
+        return super()._encoding_names() + ("classes_", "_label_binarizer")
 
     def _make_loss(self, Y):
         if self._label_binarizer.y_type_ == "multiclass":
@@ -78,15 +95,12 @@ class NetworkClassifierMixin(ClassifierMixin):
         return self._label_binarizer.inverse_transform(Y.ravel() if Y.shape[1] == 1 else Y)
 
     def _labels_from_output(self, out):
-        if self.n_outputs_ == 1:
+        if out.shape[1] == 1:
             out = out.ravel()
         return self._label_binarizer.inverse_transform(out)
 
     def _score_from_output(self, out, y, sample_weight):
         return accuracy_score(y, self._labels_from_output(out), sample_weight=sample_weight)
-
-    def _score(self, X, y, sample_weight=None):
-        return self._score_from_output(self._forward_output(X), y, sample_weight)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
@@ -105,16 +119,7 @@ class NetworkClassifierMixin(ClassifierMixin):
         -------
         self : object
         """
-        classes = None if classes is None else to_numpy(classes)   # e.g. a CuPy array
-        if not hasattr(self, "classes_"):
-            check_classification_targets(to_numpy(y))
-        if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(to_numpy(y)).startswith("multilabel"):
-                self._label_binarizer.fit(to_numpy(y))
-            else:
-                self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
 
     score = accepts_cupy(ClassifierMixin.score)
 

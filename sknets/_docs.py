@@ -65,7 +65,10 @@ _TRAINING_PARAMS_DOC = """
         every epoch.
 
     warm_start : bool, default=False
-        Continue from the previous fit's weights.
+        Continue from the previous fit's weights (the optimizer starts anew,
+        as in scikit-learn). A change of a parameter that changes
+        the network (its layers, sizes, activation, dropout, batch
+        normalization, dtype or backend) is refused with a ``ValueError``.
 
     momentum : float, default=0.9
         Momentum of SGD, in [0, 1].

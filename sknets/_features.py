@@ -39,9 +39,7 @@ class NetworkFeaturesMixin:
             statistics). A network without hidden layers returns its input.
         """
         check_is_fitted(self)
-        X = self._validated_X(X)
-        layers = self._network.layers[:-1]
-        return self._forward_output(X, fn=lambda xp, z: z, layers=layers)
+        return self._forward_output(self._validated_X(X), fn=lambda xp, z: z, stop=-1)
 
     def fit_transform(self, X, y, **fit_params):
         """Fit to ``X, y``, then return :meth:`transform` of ``X``.

@@ -1,13 +1,16 @@
-"""Ctrl-C during ``fit``: finish the current mini-batch, then stop cleanly.
+"""Ctrl-C during ``fit``: finish the current step, commit, then stop the caller.
 
-While the training loop runs in the main thread, the first SIGINT only sets a
-flag that the loop reads after each mini-batch; the loop then raises
-:class:`TrainingInterrupted` itself, at a point where every parameter is
-updated, and ``fit`` handles it (best weights restored, a warning, a usable
-model). A second Ctrl-C raises ``KeyboardInterrupt`` at once, as usual, and
-``fit`` lets it through (it may come mid-update: no model is promised then).
-Outside the main thread (joblib threads) or when another SIGINT handler is
-installed, nothing is changed.
+While a trainer runs in the main thread, the first SIGINT only sets a flag
+that the trainer reads after each mini-batch (an L-BFGS iteration, a chunk of
+the perceptron's samples); it then raises :class:`TrainingInterrupted`
+itself, at a point where every parameter is updated, and returns with a
+consistent state. The estimator commits that usable model, warns, and raises
+``KeyboardInterrupt`` again, so that a grid search, a cross-validation or a
+``partial_fit`` loop around the fit stops too. A second Ctrl-C raises
+``KeyboardInterrupt`` at once, as usual (it may come mid-update: nothing is
+committed and the estimator stays as it was). Outside the main thread
+(joblib threads) or when another SIGINT handler is installed, nothing is
+changed.
 """
 
 import signal

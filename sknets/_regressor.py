@@ -36,7 +36,7 @@ class NetworkRegressorMixin(RegressorMixin):
         return validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              y_numeric=True, dtype=validation_dtypes(X), reset=reset)
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, classes=None):
         X, y = self._validate_X_y(X, y, reset)
         y = to_numpy(y)  # targets are handled on the host
         if y.dtype.kind in "OUS":   # y_numeric converts objects only, not strings
@@ -65,9 +65,6 @@ class NetworkRegressorMixin(RegressorMixin):
         if not np.isfinite(out).all():
             return np.nan
         return r2_score(y, self._decode_targets(out), sample_weight=sample_weight)
-
-    def _score(self, X, y, sample_weight=None):
-        return self._score_from_output(self._forward_output(X), y, sample_weight)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)

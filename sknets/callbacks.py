@@ -27,8 +27,6 @@ Examples
 >>> monitor.get_logs().data_as_pandas                     # doctest: +SKIP
 """
 
-import copy
-
 try:  # scikit-learn >= 1.9
     from sklearn.callback import CallbackSupportMixin, with_callbacks
 
@@ -46,18 +44,6 @@ except ImportError:  # pragma: no cover - older scikit-learn
 __all__ = ["HAS_SKLEARN_CALLBACKS", "CallbackSupportMixin", "FitTasks", "with_callbacks"]
 
 
-def _fitted_snapshot(estimator):
-    """Fitted attributes of a frozen copy of ``estimator`` (for ``fitted_estimator``)."""
-    twin = copy.copy(estimator)
-    twin._network = copy.deepcopy(estimator._network)  # NumPy copy, no caches
-    twin._optimizer = None
-    twin._sync_fitted_attributes()
-    attrs = {k: v for k, v in vars(twin).items() if k.endswith("_") and not k.startswith("_")}
-    attrs["_network"] = twin._network
-    attrs["_optimizer"] = None
-    return attrs
-
-
 class FitTasks:
     """The callback hooks of one ``fit`` call (does nothing without callbacks).
 
@@ -71,10 +57,15 @@ class FitTasks:
         Passed to the hooks as ``metadata``.
     max_subtasks : int or None
         Number of epochs (``None`` if unknown, as with L-BFGS).
+    snapshot : callable or None, default=None
+        Returns the fitted attributes of the model as it is now (a frozen
+        copy); scikit-learn builds the callbacks' ``fitted_estimator`` from
+        them. None: the estimator's own attributes.
     """
 
-    def __init__(self, estimator, X, y, sample_weight, max_subtasks):
+    def __init__(self, estimator, X, y, sample_weight, max_subtasks, snapshot=None):
         self.estimator = estimator
+        self.snapshot = snapshot
         self.enabled = HAS_SKLEARN_CALLBACKS and bool(getattr(estimator, "_skl_callbacks", None))
         if not self.enabled:
             return
@@ -86,7 +77,9 @@ class FitTasks:
         self.root.call_on_fit_task_begin(estimator=estimator, **self._kw)
 
     def _snapshot(self):
-        return _fitted_snapshot(self.estimator)
+        if self.snapshot is not None:
+            return self.snapshot()
+        return {k: v for k, v in vars(self.estimator).items() if k.endswith("_")}
 
     def epoch_begin(self, n_batches):
         """Open the task of one epoch of ``n_batches`` mini-batches."""

@@ -24,6 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseNetwork
+from ._solvers import SolverMixin
 from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _SHARED_PARAMS_DOC
@@ -31,7 +32,7 @@ from ._features import NetworkFeaturesMixin
 from .layers import (Activation, AvgPool2D, BatchNormalization, Conv2D, Flatten, MaxPool2D,
                      Reshape)
 from .layers.conv import _pair
-from .mlp import check_sizes, dense_layers
+from .mlp import _sizes_or_value, check_sizes, dense_layers
 
 _POOLS = {"max": MaxPool2D, "avg": AvgPool2D}
 
@@ -62,7 +63,8 @@ def infer_image_shape(n_features):
     return (s, s, 1) if s * s == n_features else (1, n_features, 1)
 
 
-class ConvNetClassifier(NetworkClassifierMixin, NetworkFeaturesMixin, BaseNetwork):
+class ConvNetClassifier(NetworkClassifierMixin, NetworkFeaturesMixin, SolverMixin,
+                        BaseNetwork):
     """Convolutional neural network classifier, written from scratch.
 
     The network is ``Reshape(image_shape)``, then for each entry of
@@ -196,7 +198,7 @@ class ConvNetClassifier(NetworkClassifierMixin, NetworkFeaturesMixin, BaseNetwor
     _predict_batch_rows = 256
 
     _parameter_constraints: dict = {
-        **BaseNetwork._parameter_constraints,
+        **SolverMixin._parameter_constraints,
         "image_shape": ["array-like", None],
         "conv_filters": ["array-like"],
         "kernel_size": [Interval(Integral, 1, None, closed="left"), "array-like"],
@@ -256,6 +258,19 @@ class ConvNetClassifier(NetworkClassifierMixin, NetworkFeaturesMixin, BaseNetwor
         self.dtype = dtype
 
     # ------------------------------------------------------------ architecture
+    _architecture_params = BaseNetwork._architecture_params + (
+        "image_shape", "conv_filters", "kernel_size", "stride", "padding", "pooling",
+        "pool_size", "hidden_layer_sizes", "activation", "dropout", "batch_normalization")
+
+    def _architecture(self):
+        arch = super()._architecture()
+        for name in ("conv_filters", "hidden_layer_sizes"):
+            arch[name] = _sizes_or_value(getattr(self, name))
+        return arch
+
+    def _encoding_names(self):
+        return super()._encoding_names() + ("image_shape_",)
+
     def _image_shape_for(self, n_features):
         """The image shape for flat rows of ``n_features`` values."""
         if self.image_shape is not None:

@@ -7,7 +7,8 @@ class DivergenceError(ValueError, ArithmeticError):
     (``sknets._checks.LOSS_BOUND_FACTOR`` times the loss of predicting zero
     logits, e.g. from one value of 1e30 in ``X``).
 
-    The estimator's weights are restored to those before the diverging epoch;
-    scale the input (e.g. ``StandardScaler``; the message gives its largest
-    absolute value) or lower ``learning_rate_init``.
+    The fit fails and the estimator is left as it was before it (unfitted,
+    or with the previous fit's model); scale the input (e.g.
+    ``StandardScaler``; the message gives its largest absolute value) or
+    lower ``learning_rate_init``.
     """

@@ -24,6 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseNetwork
+from ._solvers import SolverMixin
 from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _fill_doc
@@ -74,16 +75,33 @@ def check_sizes(value, name):
     return [int(s) for s in sizes]
 
 
-class BaseMLP(NetworkFeaturesMixin, BaseNetwork):
+def _sizes_or_value(value):
+    """Layer sizes as a tuple of ints when they are valid (``100`` and
+    ``(100,)`` are the same network), else the value as given."""
+    try:
+        return tuple(check_sizes(value, "sizes"))
+    except (TypeError, ValueError):
+        return value
+
+
+class BaseMLP(NetworkFeaturesMixin, SolverMixin, BaseNetwork):
     """Shared parts of the MLP classifier and regressor (not for direct use)."""
 
     _parameter_constraints: dict = {
-        **BaseNetwork._parameter_constraints,
+        **SolverMixin._parameter_constraints,
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_normalization": ["boolean"],
     }
+
+    _architecture_params = BaseNetwork._architecture_params + (
+        "hidden_layer_sizes", "activation", "dropout", "batch_normalization")
+
+    def _architecture(self):
+        arch = super()._architecture()
+        arch["hidden_layer_sizes"] = _sizes_or_value(self.hidden_layer_sizes)
+        return arch
 
     def _hidden_layers(self, input_shape):
         # scikit-learn draws every layer with Glorot's factor 2 for logistic units.
@@ -92,9 +110,9 @@ class BaseMLP(NetworkFeaturesMixin, BaseNetwork):
                             self.activation, dropout=self.dropout,
                             batch_normalization=self.batch_normalization, init_factor=factor)
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, **kwargs):
         check_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
-        return super()._fit(X, y, sample_weight=sample_weight, incremental=incremental)
+        return super()._fit(X, y, sample_weight=sample_weight, incremental=incremental, **kwargs)
 
     def _validated_X(self, X):
         return validate_data(self, X, accept_sparse=["csr", "csc"],

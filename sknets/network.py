@@ -58,7 +58,16 @@ class Sequential:
     def placed(self, backend):
         """A network of :meth:`~sknets.layers.Layer.placed` copies of the
         layers, for inference on ``backend`` (``self`` is not changed)."""
-        net = Sequential([layer.placed(backend) for layer in self.layers])
+        return self._of([layer.placed(backend) for layer in self.layers], backend)
+
+    def copied(self, backend):
+        """A copy with weights of its own on ``backend``, to train further
+        (``self`` is not changed)."""
+        return self._of([layer.placed(backend, copy_weights=True) for layer in self.layers],
+                        backend)
+
+    def _of(self, layers, backend):
+        net = Sequential(layers)
         net.backend = backend
         net.input_shape_, net.output_shape_ = self.input_shape_, self.output_shape_
         return net
@@ -134,11 +143,11 @@ class Sequential:
                 for store in (layer.params, layer.state) for v in store.values()]
 
     def release_work(self):
-        """Drop the work arrays the layers keep between training batches
-        (:meth:`~sknets.layers._base.Layer._work`): a fitted model does not
-        carry them."""
+        """Drop what the layers keep between training batches (work arrays of
+        :meth:`~sknets.layers._base.Layer._work`, the last batch's caches): a
+        fitted model does not carry them."""
         for layer in self.layers:
-            vars(layer).pop("_cache_work", None)
+            layer._clear_cache()
 
     def to(self, backend):
         """Move every layer to ``backend`` (a :class:`Backend` or a name)."""

@@ -25,12 +25,14 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseNetwork
+from ._solvers import SolverMixin
 from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _SHARED_ATTRS_DOC, _TRAINING_PARAMS_DOC
 from ._features import NetworkFeaturesMixin
 from ._layer_lists import LayerListsMixin
 from ._regressor import NetworkRegressorMixin
+from ._warm_start import layer_architecture
 from .layers import Activation, Dense, Reshape
 
 _LAYERS_DOC = """
@@ -44,15 +46,23 @@ _LAYERS_DOC = """
 """
 
 
-class BaseNeuralNet(LayerListsMixin, NetworkFeaturesMixin, BaseNetwork):
+class BaseNeuralNet(LayerListsMixin, NetworkFeaturesMixin, SolverMixin, BaseNetwork):
     """The layer-list networks' shared parts (not for direct use)."""
 
     _parameter_constraints: dict = {
-        **BaseNetwork._parameter_constraints,
+        **SolverMixin._parameter_constraints,
         "layers": [list, tuple, None],
     }
 
     _layer_lists: dict = {"layers": lambda: [Dense(100), Activation("relu")]}
+
+    def _architecture(self):
+        arch = super()._architecture()
+        arch.update(layer_architecture(self._named_layers(strict=False)))
+        return arch
+
+    def _encoding_names(self):
+        return super()._encoding_names() + ("input_shape_",)
 
     def _hidden_layers(self, input_shape):
         layers = self._cloned_layers("layers")

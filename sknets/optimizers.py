@@ -69,6 +69,18 @@ class BaseOptimizer:
         self._work = None
         return self
 
+    def copied(self, backend):
+        """A copy whose state arrays are its own, on ``backend`` (to train
+        further without changing this optimizer)."""
+        twin = object.__new__(type(self))   # not copy.copy: __getstate__ converts to NumPy
+        vars(twin).update(vars(self))
+        xp = backend.xp
+        for name in self._state_arrays():
+            setattr(twin, name, [xp.asarray(backend.asarray(a), copy=True)
+                                 for a in getattr(self, name)])
+        twin._work = None
+        return twin
+
     def __getstate__(self):
         state = dict(vars(self))
         state.pop("_work", None)

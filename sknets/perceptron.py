@@ -47,20 +47,22 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseNetwork
-from ._perceptron_sgd import PerceptronSGD
-from ._dispatch import accepts_cupy, returns_input_namespace, validation_dtypes
+from ._dispatch import accepts_cupy, dispatch_backend, returns_input_namespace, to_namespace, \
+    validation_dtypes
+from ._perceptron_sgd import initial_network, train_perceptron
 from .backend import to_numpy
 from .layers import Dense
 from .losses import PerceptronCriterion
+from .training import FitState
 
 __all__ = ["PerceptronClassifier"]
 
 
-class PerceptronClassifier(PerceptronSGD, ClassifierMixin, BaseNetwork):
+class PerceptronClassifier(ClassifierMixin, BaseNetwork):
     """Rosenblatt's perceptron, a one-layer network with a step output.
 
     A drop-in for :class:`sklearn.linear_model.Perceptron`: a linear model
@@ -276,24 +278,98 @@ class PerceptronClassifier(PerceptronSGD, ClassifierMixin, BaseNetwork):
     def _check_solver(self):
         return True  # partial_fit is always available
 
+    def _max_subtasks(self, incremental):
+        return 1 if incremental else self.max_iter
+
     # ------------------------------------------------------------ validation
-    def _validate_input(self, X, y, incremental, reset):
+    def _resets(self, incremental):
+        # fit always takes its classes from y (scikit-learn's Perceptron forgets
+        # classes_ at fit, warm start or not); partial_fit keeps the fitted ones.
+        return not (incremental and self.__sklearn_is_fitted__())
+
+    def _validate_input(self, X, y, incremental, reset, classes=None):
         """Validate ``X, y`` and the labels; returns ``X`` and ``y`` (labels).
 
-        Sets ``classes_`` on the first call; the targets are encoded per
-        one-vs-rest problem by :meth:`_encode_targets`.
+        Sets ``classes_`` on a new encoding; the targets are encoded per
+        one-vs-rest problem by the trainer.
         """
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=validation_dtypes(X),
                              order="C", accept_large_sparse=False, reset=reset)
         y = to_numpy(y)  # labels are encoded on the host
         check_classification_targets(y)
+        if not incremental:
+            self.classes_ = np.unique(y)  # fit: the labels of this call define the classes
+        else:
+            _check_partial_fit_first_call(self, None if classes is None else to_numpy(classes))
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {self.classes_[0]!r}."
+            )
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y has labels {unknown.tolist()} that are not in classes_ "
+                f"{self.classes_.tolist()}; pass every class to the first partial_fit call."
+            )
         return X, y
+
+    def _encoding_names(self):
+        return super()._encoding_names() + ("classes_",)
+
+    def _fit_sample_weight(self, sample_weight, X):
+        return None if sample_weight is None else to_numpy(sample_weight)   # checked in training
 
     def _decode_targets(self, Y):
         Y = to_numpy(Y)
         if Y.shape[1] == 1:
             return self.classes_[(Y[:, 0] > 0).astype(int)]
         return self.classes_[np.argmax(Y, axis=1)]
+
+    def _score_from_output(self, output, y, sample_weight):
+        return accuracy_score(y, self._decode_targets(output), sample_weight=sample_weight)
+
+    def _validated_X(self, X):
+        return validate_data(self, X, accept_sparse="csr", dtype=validation_dtypes(X),
+                             reset=False)
+
+    # ---------------------------------------------------------- fitted state
+    def _start_state(self, X, Y, backend, dtype, random_state, continues, incremental,
+                     coef_init=None, intercept_init=None):
+        """``partial_fit`` of a fitted model trains a copy of its state; ``fit``
+        builds a new one, from zeros, the given weights, or (``warm_start``)
+        the fitted ones, keeping the history."""
+        if incremental and continues:
+            return self._state.continued(backend)
+        history = []
+        if continues:   # a warm-start fit
+            coef_init = self.coef_ if coef_init is None else coef_init
+            intercept_init = self.intercept_ if intercept_init is None else intercept_init
+            history = list(self._state.history)
+        n_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
+        network = initial_network(self._build_layers((X.shape[1],), n_outputs), X.shape[1],
+                                  n_outputs, backend, dtype, coef_init, intercept_init)
+        state = FitState(network, self._make_loss(None), dtype, self._encoding(),
+                         self._architecture(), dispatch_backend(X))
+        state.history = history
+        state.t = 1.0   # scikit-learn's count starts at 1
+        return state
+
+    def _train(self, state, X, Y, sample_weight, incremental, tasks, random_state):
+        return train_perceptron(self, state, X, Y[:, 0], sample_weight,
+                                1 if incremental else self.max_iter, tasks)
+
+    def _fitted_attributes(self, state):
+        dense = state.network.layers[0]
+        attrs = dict(state.encoding)
+        attrs.update(
+            _state=state, n_iter_=state.n_iter, t_=state.t, history_=state.history,
+            stop_reason_=state.stop_reason, best_epoch_=state.best_epoch,
+            coef_=to_namespace(np.ascontiguousarray(to_numpy(dense.params["W"]).T),
+                               state.attribute_backend),
+            intercept_=to_namespace(np.array(to_numpy(dense.params["b"]), copy=True),
+                                    state.attribute_backend))
+        return attrs
 
     # ----------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -332,14 +408,8 @@ class PerceptronClassifier(PerceptronSGD, ClassifierMixin, BaseNetwork):
         sklearn.exceptions.ConvergenceWarning
             When ``max_iter`` epochs ran without meeting the stopping criterion.
         """
-        if self.warm_start and self.__sklearn_is_fitted__():
-            coef_init = self.coef_ if coef_init is None else coef_init
-            intercept_init = self.intercept_ if intercept_init is None else intercept_init
-            keep_history = True
-        else:
-            keep_history = False
-        self._partial_fit(X, y, self.max_iter, None, sample_weight, coef_init, intercept_init,
-                          allocate=True, keep_history=keep_history, from_fit=True)
+        self._fit(X, y, sample_weight=sample_weight, coef_init=coef_init,
+                  intercept_init=intercept_init)
         if self.tol is not None and self.n_iter_ == self.max_iter:
             warnings.warn(
                 "Maximum number of iteration reached before convergence. Consider "
@@ -371,8 +441,7 @@ class PerceptronClassifier(PerceptronSGD, ClassifierMixin, BaseNetwork):
             True or ``class_weight="balanced"`` on the first call (as in
             scikit-learn), or ``y`` has labels outside ``classes``.
         """
-        classes = None if classes is None else to_numpy(classes)   # e.g. a CuPy array
-        if not hasattr(self, "classes_"):
+        if not self.__sklearn_is_fitted__():
             if self.early_stopping:
                 raise ValueError("early_stopping should be False with partial_fit")
             if self.class_weight == "balanced":
@@ -382,22 +451,12 @@ class PerceptronClassifier(PerceptronSGD, ClassifierMixin, BaseNetwork):
                     "classes=classes, y=y) on a large enough sample of the training "
                     "targets and pass the resulting weights as the class_weight parameter."
                 )
-        return self._partial_fit(X, y, 1, classes, sample_weight, None, None,
-                                 allocate=not self.__sklearn_is_fitted__(), keep_history=True)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
 
     # ---------------------------------------------------------- predicting
-    def _sync_fitted_attributes(self):
-        dense = self._network.layers[0]
-        self.coef_ = self._to_attribute_namespace(
-            np.ascontiguousarray(to_numpy(dense.params["W"]).T))
-        self.intercept_ = self._to_attribute_namespace(
-            np.array(to_numpy(dense.params["b"]), copy=True))
-
     def _scores(self, X):
         """Validated ``X`` -> logits as NumPy, shape (n_samples, n_outputs)."""
-        X = validate_data(self, X, accept_sparse="csr", dtype=validation_dtypes(X),
-                          reset=False)
-        return self._forward_output(X, fn=lambda xp, z: z)
+        return self._forward_output(self._validated_X(X), fn=lambda xp, z: z)
 
     @returns_input_namespace
     def decision_function(self, X):
@@ -441,10 +500,6 @@ class PerceptronClassifier(PerceptronSGD, ClassifierMixin, BaseNetwork):
         return self.classes_[np.argmax(scores, axis=1)]
 
     score = accepts_cupy(ClassifierMixin.score)
-
-    def _score(self, X, y, sample_weight=None):
-        return accuracy_score(to_numpy(y), to_numpy(self.predict(X)),
-                              sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -202,7 +202,8 @@ def test_keyboard_interrupt_keeps_best_weights(digits, monkeypatch):
 
     calls = _interrupting_step(monkeypatch, 8 * n_batches + 2, interrupt)
     clf = MLPClassifierScratch(**params)
-    with pytest.warns(UserWarning, match="interrupted by the user"):
+    with pytest.warns(UserWarning, match="interrupted by the user"), \
+            pytest.raises(KeyboardInterrupt):   # committed, then raised again
         clf.fit(X, y)
     assert calls["n"] == 8 * n_batches + 2     # stopped right after that mini-batch
     assert clf.n_iter_ == len(clf.history_) == 8
@@ -228,7 +229,8 @@ def test_ctrl_c_finishes_the_current_batch(digits, monkeypatch):
     calls = _interrupting_step(monkeypatch, 5, press_ctrl_c)
     clf = MLPClassifierScratch(hidden_layer_sizes=(8,), batch_size=100, max_iter=10,
                                random_state=0)
-    with pytest.warns(UserWarning, match="interrupted by the user"):
+    with pytest.warns(UserWarning, match="interrupted by the user"), \
+            pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
     assert calls["n"] == 5                      # stopped right after that batch
     assert clf.n_iter_ == 0 and clf.history_ == []
@@ -261,17 +263,20 @@ def test_keyboard_interrupt_during_lbfgs(monkeypatch):
     params = dict(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=50, random_state=0,
                   dtype="float64")
     calls = {"n": 0}
-    original = MLPRegressorScratch._batch_loss_and_grads
+    import sknets.training.lbfgs as lbfgs
 
-    def loss_and_grads(self, *args):
+    original = lbfgs.batch_loss_and_grads
+
+    def loss_and_grads(*args):
         calls["n"] += 1
         if calls["n"] == 8:
             os.kill(os.getpid(), signal.SIGINT)   # a real Ctrl-C
-        return original(self, *args)
+        return original(*args)
 
-    monkeypatch.setattr(MLPRegressorScratch, "_batch_loss_and_grads", loss_and_grads)
+    monkeypatch.setattr(lbfgs, "batch_loss_and_grads", loss_and_grads)
     reg = MLPRegressorScratch(**params)
-    with pytest.warns(UserWarning, match="interrupted by the user"):
+    with pytest.warns(UserWarning, match="interrupted by the user"), \
+            pytest.raises(KeyboardInterrupt):
         reg.fit(X, y)
     monkeypatch.undo()
     assert 1 <= reg.n_iter_ == len(reg.loss_curve_) < 8
@@ -287,7 +292,8 @@ def test_keyboard_interrupt_during_lbfgs(monkeypatch):
 
 def test_second_ctrl_c_interrupts_at_once(digits, monkeypatch):
     """The first Ctrl-C is deferred to the end of the mini-batch; a second one
-    raises KeyboardInterrupt at once, and fit lets it through."""
+    raises KeyboardInterrupt at once, and fit lets it through without
+    committing the half-updated network."""
     X, y = digits
 
     def twice():
@@ -295,7 +301,9 @@ def test_second_ctrl_c_interrupts_at_once(digits, monkeypatch):
         os.kill(os.getpid(), signal.SIGINT)
 
     calls = _interrupting_step(monkeypatch, 3, twice)
+    clf = MLPClassifierScratch(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
     with pytest.raises(KeyboardInterrupt):
-        MLPClassifierScratch(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y)
+        clf.fit(X, y)
+    assert not clf.__sklearn_is_fitted__()   # mid-update: nothing committed
     assert calls["n"] == 3
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # handler restored

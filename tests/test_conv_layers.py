@@ -117,7 +117,7 @@ def test_dropout_gradients_with_a_fixed_mask(input_shape):
     """The mask is drawn in forward: fixing the draw (the same uniforms at every
     call) makes forward a fixed function whose gradient backward must be."""
     layer = Dropout(0.4)
-    layer._cache_draw = lambda shape, dtype: np.random.default_rng(7).random(shape, dtype=dtype)
+    layer._sampler = lambda shape, dtype: np.random.default_rng(7).random(shape, dtype=dtype)
     check_layer_gradients(layer, input_shape, n_samples=4)
     assert 0 < np.mean(layer._cache_mask == 0) < 1   # some values were dropped, not all
 

@@ -167,7 +167,7 @@ LAYERS_SCRIPT = textwrap.dedent("""
     mask = gpu.layers[3]._cache_mask
     # NumPy replays the device mask (CuPy's generator draws other numbers)
     keep = (mask.get() > 0).astype(np.float64)
-    cpu.layers[3]._cache_draw = lambda shape, dtype: keep
+    cpu.layers[3]._sampler = lambda shape, dtype: keep
     step(cpu, cpu_opt, X, Y)
     pred, pred_ref = gpu.forward(Xd), cpu.forward(X)
     weights = [(l.describe(), k, v.get()) for l in gpu.layers

@@ -20,6 +20,7 @@ import sknets
 from sknets.backend import gpu_available
 from sknets.layers import (Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
                            GlobalAvgPool2D, MaxPool2D, Reshape)
+from sknets.network import Sequential
 
 pytestmark = [
     pytest.mark.gpu,
@@ -136,10 +137,15 @@ def test_gpu_pickle_loads_without_cupy_and_moves_back(cls, digits, monkeypatch):
     loaded = pickle.loads(blob)
     loaded.set_params(backend="numpy")
     np.testing.assert_allclose(_continuous(loaded, X), expected, rtol=1e-4, atol=1e-4)
-    assert loaded._network.backend.name == "numpy"
+    placements = []
+    original = Sequential.placed
+    monkeypatch.setattr(Sequential, "placed",
+                        lambda net, backend: placements.append(backend.name)
+                        or original(net, backend))
     loaded.set_params(backend="cupy")  # back to the GPU without refitting
     np.testing.assert_allclose(_continuous(loaded, X), expected, rtol=1e-4, atol=1e-4)
-    assert loaded._network.backend.name == "cupy"
+    assert placements and set(placements) == {"cupy"}   # predicted on the GPU
+    assert loaded._network.backend.name == "numpy"      # the fitted model is not moved
 
 
 def test_cupy_input_under_array_api_dispatch(digits):

@@ -328,8 +328,13 @@ def test_divergence_raises_and_keeps_finite_weights():
         warnings.simplefilter("ignore", RuntimeWarning)  # the overflow itself
         with pytest.raises(DivergenceError, match="overflow"):
             clf.fit(X, y)
+        assert not clf.__sklearn_is_fitted__()   # a failed fit leaves it as it was
+        clf.set_params(eta0=1.0, max_iter=3).fit(X / 1e10, y)
+        before = clf.decision_function(X)
+        with pytest.raises(DivergenceError, match="overflow"):
+            clf.set_params(eta0=1e30).fit(X, y)
+        np.testing.assert_array_equal(clf.decision_function(X), before)
         assert np.isfinite(clf.coef_).all()
-        assert np.isfinite(clf.decision_function(X)).all()
 
 
 def test_callbacks_see_epochs_and_can_stop():
@@ -462,15 +467,16 @@ def test_perceptron_criterion_gradient_and_output():
 
 
 def test_ctrl_c_stops_after_the_current_chunk(monkeypatch):
-    """A Ctrl-C during fit stops after the current chunk of samples with a
-    warning and a usable model; best_epoch_ and stop_reason_ say where."""
+    """A Ctrl-C during fit stops after the current chunk of samples, commits a
+    usable model, warns and raises KeyboardInterrupt again; best_epoch_ and
+    stop_reason_ say where."""
     import os
     import signal
 
-    import sknets._perceptron_sgd as perceptron_module
+    import sknets.training.perceptron as perceptron_module
     from sknets.callbacks import FitTasks
 
-    monkeypatch.setattr(perceptron_module, "_CHUNK_ROWS", 100)
+    monkeypatch.setattr(perceptron_module, "CHUNK_ROWS", 100)
     calls = {"n": 0}
     original = FitTasks.batch_end
 
@@ -483,7 +489,8 @@ def test_ctrl_c_stops_after_the_current_chunk(monkeypatch):
     monkeypatch.setattr(FitTasks, "batch_end", batch_end)
     X, y = load_digits(return_X_y=True)
     clf = PerceptronClassifier(max_iter=50, tol=None, random_state=0)
-    with pytest.warns(UserWarning, match="interrupted by the user"):
+    with pytest.warns(UserWarning, match="interrupted by the user"), \
+            pytest.raises(KeyboardInterrupt):
         clf.fit(X / 16, y)
     assert calls["n"] == 40
     assert len(clf.history_) == clf.n_iter_ == 2

@@ -46,8 +46,6 @@ updated by training forwards (batch normalization's moving statistics);
 full-batch solvers use at the end of training.
 """
 
-import copy
-
 import numpy as np
 from sklearn.base import BaseEstimator
 
@@ -243,21 +241,28 @@ class Layer(BaseEstimator):
         return a
 
     # -- placement and pickling ----------------------------------------------
-    def placed(self, backend):
-        """A shallow copy of the built layer for inference on ``backend``.
+    def placed(self, backend, copy_weights=False):
+        """A shallow copy of the built layer on ``backend``; ``self`` is not changed.
 
-        The copy shares the weight arrays when ``backend`` is the layer's own
-        (else holds converted copies), starts without caches or gradients, and
-        whatever its forward caches stays on it: ``self`` is not changed.
+        For inference, the copy shares the weight arrays when ``backend`` is
+        the layer's own (else holds converted copies); with ``copy_weights``
+        its weights are always its own (a copy to train further). It starts
+        without caches, work arrays or gradients, and whatever its forward
+        caches stays on it.
         """
-        twin = copy.copy(self)
+        twin = object.__new__(type(self))   # not copy.copy: __getstate__ converts to NumPy
+        vars(twin).update(vars(self))
         for key in [k for k in vars(twin) if k.startswith("_cache")]:
             delattr(twin, key)
         twin.grads = {}
-        if backend != self.backend:
-            twin.params = {k: backend.asarray(v) for k, v in self.params.items()}
-            twin.state = {k: backend.asarray(v) for k, v in self.state.items()}
+        if backend != self.backend or copy_weights:
+            xp = backend.xp
+            twin.params = {k: xp.asarray(backend.asarray(v), copy=True)
+                           for k, v in self.params.items()}
+            twin.state = {k: xp.asarray(backend.asarray(v), copy=True)
+                          for k, v in self.state.items()}
             twin.backend = backend
+            twin.__dict__.pop("_sampler", None)   # a random stream of another backend
         return twin
 
     def to(self, backend):

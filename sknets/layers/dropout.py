@@ -32,7 +32,8 @@ class Dropout(Layer):
     (:meth:`~sknets.backend.Backend.uniform_sampler`), seeded at ``build``
     from the network's random state: a fixed ``random_state`` gives the same
     masks run after run, with no host draw and upload per mini-batch on a
-    GPU. A pickled layer restarts its masks from that seed.
+    GPU. The stream of masks goes on across ``warm_start`` fits and
+    ``partial_fit`` calls; a pickled layer restarts it from that seed.
     """
 
     _parameter_constraints = {"rate": [Interval(Real, 0, 1, closed="left")]}
@@ -55,13 +56,18 @@ class Dropout(Layer):
     def forward(self, X, training=False):
         if not training or self.rate == 0.0:
             return X
-        draw = getattr(self, "_cache_draw", None)
+        draw = getattr(self, "_sampler", None)
         if draw is None:
-            draw = self._cache_draw = self.backend.uniform_sampler(self._seed)
+            draw = self._sampler = self.backend.uniform_sampler(self._seed)
         keep = draw(tuple(X.shape), self.dtype) >= self.rate
         mask = self.xp.astype(keep, X.dtype) * (1.0 / (1.0 - self.rate))
         self._cache_mask = mask
         return X * mask
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_sampler", None)   # a pickled layer restarts its masks from the seed
+        return state
 
     def backward(self, dY):
         if self.rate == 0.0:
