@@ -19,10 +19,13 @@ against each other, epoch by epoch, in named steps:
 
 An epoch is one pass of the discriminator over the shuffled training rows;
 after every ``discriminator_steps`` discriminator steps the generator takes
-``generator_steps`` steps. The estimator
-(:class:`~sknets.GenerativeAdversarialNetwork`) validates and scales the
-data, builds the networks, runs :meth:`GANTrainer.run` and commits what it
-returns.
+``generator_steps`` steps. The trainer works on a :class:`GANFitState` (the
+engine's :class:`~sknets.training.FitState` with a second network) built
+apart from the estimator; :class:`~sknets.GenerativeAdversarialNetwork`
+validates and scales the data, builds the state, runs the trainer and
+commits the state in one step. Ctrl-C stops the trainer after the current
+batch with a consistent state (``run`` returns True); any exception leaves
+the state to be dropped.
 
 References
 ----------
@@ -34,6 +37,8 @@ References
 
 import time
 import warnings
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -42,9 +47,12 @@ from sklearn.utils import gen_batches
 from ._display import EpochTable, mark_best
 from ._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
 from .backend import read_back
+from .callbacks import FitTasks
 from .exceptions import DivergenceError
 from .losses import DiscriminatorLoss, GeneratorLoss
 from .optimizers import Adam
+from .training import FitState
+from .training._common import EpochLog
 
 #: a mean loss above this has exploded (a logit of -1000 on every sample).
 LOSS_BOUND = 1e3
@@ -74,61 +82,112 @@ _LEGEND = (
 _BEST_FLAGS = {"valid_c2st": "valid_c2st_best"}
 
 
+@dataclass
+class GANConfig:
+    """The training parameters of a GAN fit (the estimator's names).
+
+    ``random_state`` is the ``RandomState`` of this fit: the sample order
+    and the noise draw from it.
+    """
+
+    label_smoothing: float = 0.1
+    discriminator_steps: int = 1
+    generator_steps: int = 1
+    learning_rate_init: float = 2e-4
+    discriminator_learning_rate: Any = None
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    batch_size: int = 64
+    max_iter: int = 200
+    verbose: Any = False
+    random_state: Any = None
+
+    @classmethod
+    def from_params(cls, params, **extra):
+        """The config from an estimator's ``get_params()`` (other keys ignored)."""
+        names = {f.name for f in fields(cls)} - set(extra)
+        return cls(**{k: v for k, v in params.items() if k in names}, **extra)
+
+
+class GANFitState(FitState):
+    """A GAN's fitted state: the generator (``network``), the discriminator,
+    the data's encoding and the training record (see
+    :class:`~sknets.training.FitState`)."""
+
+    def __init__(self, generator, discriminator, dtype, encoding):
+        super().__init__(generator, GeneratorLoss(), dtype, encoding, architecture={})
+        self.discriminator = discriminator
+
+    @property
+    def generator(self):
+        return self.network
+
+    def continued(self, backend):
+        twin = super().continued(backend)
+        twin.discriminator = self.discriminator.copied(backend)
+        return twin
+
+
+class _GANEpochLog(EpochLog):
+    """The engine's epoch log with the GAN's columns and best-value flags."""
+
+    def __init__(self, state, verbose, max_epochs):
+        self.state = state
+        self.display = (EpochTable(verbose=verbose, max_epochs=max_epochs, columns=_COLUMNS,
+                                   legend=_LEGEND, best_flags=_BEST_FLAGS)
+                        if verbose else None)
+
+    def record(self, record):
+        mark_best(record, self.state.history, _BEST_FLAGS)
+        self.state.history.append(record)
+        if self.display is not None:
+            self.display.print_epoch(record)
+
+
 class GANTrainer:
     """Alternating discriminator and generator steps over epochs.
 
     Parameters
     ----------
-    generator, discriminator : Sequential
-        Built networks on ``backend``; the discriminator's layers all return
-        their input gradient (the generator learns through it).
+    state : GANFitState
+        Its generator and discriminator are built on the training backend;
+        every discriminator layer returns its input gradient (the generator
+        learns through it). The trainer changes this state only.
+    config : GANConfig
     io : GANInputs
         Builds the networks' inputs: noise and labels for the generator,
-        samples and labels for the discriminator (see
-        :class:`sknets.gan.GANInputs`).
-    params : dict
-        The estimator's ``label_smoothing``, ``discriminator_steps``,
-        ``generator_steps``, ``learning_rate_init``,
-        ``discriminator_learning_rate``, ``beta_1``, ``beta_2``,
-        ``epsilon``, ``batch_size``, ``max_iter``, ``verbose``.
-    rng : numpy.random.RandomState
-        Draws the sample order and the noise (on the host, so every backend
-        trains alike).
+        samples and labels for the discriminator (:mod:`sknets._gan_io`).
+    tasks : FitTasks or None
+        The callbacks' hooks (epochs and batches as tasks; a callback may
+        stop training at the end of an epoch).
     quality : callable or None
         ``quality(generator)`` returns the validation figure (lower is
         better); None without a validation split.
     """
 
-    def __init__(self, generator, discriminator, io, params, rng, quality=None):
-        self.generator = generator
-        self.discriminator = discriminator
+    def __init__(self, state, config, io, tasks=None, quality=None):
+        self.state = state
+        self.generator, self.discriminator = state.generator, state.discriminator
+        self.config = config
         self.io = io
-        self.p = params
-        self.rng = rng
+        self.rng = config.random_state
+        self.tasks = FitTasks(None, None, None, None, 0) if tasks is None else tasks
         self.quality = quality
-        self.backend = generator.backend
+        self.backend = self.generator.backend
         self.xp = self.backend.xp
-        self.d_loss = DiscriminatorLoss(params["label_smoothing"])
-        self.g_loss = GeneratorLoss()
-        lr_d = params["discriminator_learning_rate"] or params["learning_rate_init"]
-        adam = {"beta_1": params["beta_1"], "beta_2": params["beta_2"],
-                "epsilon": params["epsilon"]}
-        self.g_opt = Adam(generator.params, params["learning_rate_init"], **adam)
-        self.d_opt = Adam(discriminator.params, lr_d, **adam)
-        self.history = []
-        self.best_epoch = None
+        self.d_loss = DiscriminatorLoss(config.label_smoothing)
+        self.g_loss = state.loss
+        lr_d = config.discriminator_learning_rate or config.learning_rate_init
+        adam = {"beta_1": config.beta_1, "beta_2": config.beta_2, "epsilon": config.epsilon}
+        self.g_opt = Adam(self.generator.params, config.learning_rate_init, **adam)
+        self.d_opt = Adam(self.discriminator.params, lr_d, **adam)
         self._best = None          # (generator, discriminator) weights of the best epoch
         self._collapse_streak = 0
         self._before_collapse = None
-        self.display = (EpochTable(verbose=params["verbose"], max_epochs=params["max_iter"],
-                                   columns=_COLUMNS, legend=_LEGEND, best_flags=_BEST_FLAGS)
-                        if params["verbose"] else None)
+        self.log = _GANEpochLog(state, config.verbose, config.max_iter)
 
     # ------------------------------------------------------------- the steps
-    def _sums_reset(self):
-        self._sums = [0.0, 0.0, 0.0, 0.0]   # d_loss, g_loss, D(real), D(fake) (device)
-        self._counts = [0, 0]               # discriminator and generator samples
-
     def discriminator_step(self, X_real, C):
         """One discriminator update on real rows ``X_real`` (scaled, on the
         backend) with labels ``C`` (one-hot or None) and as many generated rows.
@@ -174,7 +233,7 @@ class GANTrainer:
     def record_epoch(self, epoch, tic):
         """The epoch's history record (and table row), or None when the epoch
         left a loss or a weight non-finite or past :data:`LOSS_BOUND`."""
-        xp = self.xp
+        xp, state = self.xp, self.state
         flag = xp.logical_and(self.generator.finite_flag(), self.discriminator.finite_flag())
         sums = xp.stack([xp.asarray(s, dtype=self.io.dtype) for s in self._sums])
         host, finite = read_back(xp, sums, flag)
@@ -187,13 +246,12 @@ class GANTrainer:
         if self.quality is not None:
             record["valid_c2st"] = float(self.quality(self.generator))
         record["dur"] = time.perf_counter() - tic
-        mark_best(record, self.history, _BEST_FLAGS)
-        self.history.append(record)
+        self.log.record(record)
+        state.n_iter = epoch
+        state.loss_value = record["g_loss"]
         if record.get("valid_c2st_best"):
-            self.best_epoch = epoch
-            self._best = (self.generator.get_weights(), self.discriminator.get_weights())
-        if self.display is not None:
-            self.display.print_epoch(record)
+            state.best_epoch = epoch
+            self._best = self._snapshot()
         return record
 
     def should_stop(self, record, snapshot):
@@ -210,8 +268,8 @@ class GANTrainer:
                         "vanished.")
         else:
             self._collapse_streak = 0
-        if record["epoch"] >= self.p["max_iter"]:
-            return f"max_iter={self.p['max_iter']} epochs reached."
+        if record["epoch"] >= self.config.max_iter:
+            return f"max_iter={self.config.max_iter} epochs reached."
         return None
 
     # ------------------------------------------------------------- the loop
@@ -222,18 +280,25 @@ class GANTrainer:
         self.generator.set_weights(weights[0])
         self.discriminator.set_weights(weights[1])
 
-    def _epoch(self, X, C, interrupt):
-        order = self.rng.permutation(X.shape[0])
-        idx = self.backend.asarray(order)
-        k_d, k_g = self.p["discriminator_steps"], self.p["generator_steps"]
-        batches = list(gen_batches(X.shape[0], min(self.p["batch_size"], X.shape[0])))
+    def run_epoch(self, X, C, interrupt):
+        """One pass of the discriminator over the shuffled rows, with the
+        generator's steps in between; Ctrl-C stops it after the current batch."""
+        tasks, config = self.tasks, self.config
+        self._sums = [0.0, 0.0, 0.0, 0.0]   # d_loss, g_loss, D(real), D(fake) (device)
+        self._counts = [0, 0]               # discriminator and generator samples
+        idx = self.backend.asarray(self.rng.permutation(X.shape[0]))
+        k_d, k_g = config.discriminator_steps, config.generator_steps
+        batches = list(gen_batches(X.shape[0], min(config.batch_size, X.shape[0])))
+        self.epoch_ctx = tasks.epoch_begin(len(batches))
         for j, s in enumerate(batches):
+            batch_ctx = tasks.batch_begin(self.epoch_ctx)
             rows = idx[s]
             Cb = None if C is None else self.xp.take(C, rows, axis=0)
             fake = self.discriminator_step(self.xp.take(X, rows, axis=0), Cb)
             if (j + 1) % k_d == 0 or j == len(batches) - 1:
                 for i in range(k_g):
                     self.generator_step(s.stop - s.start, Cb, fake if i == 0 else None)
+            tasks.batch_end(batch_ctx)
             interrupt.check()
 
     def run(self, X, C):
@@ -242,68 +307,75 @@ class GANTrainer:
 
         Returns
         -------
-        stop_reason : str
+        interrupted : bool
+            True when Ctrl-C stopped training (after a completed batch: the
+            state is consistent and usable).
 
         Raises
         ------
         DivergenceError
             If the first epoch already diverges (no usable generator).
         """
+        state = self.state
         interrupt = DeferredInterrupt().install()
-        reason, warn = None, None
+        warn, interrupted = None, False
+        state.stop_reason = None
         try:
-            for epoch in range(1, self.p["max_iter"] + 1):
+            for epoch in range(1, self.config.max_iter + 1):
                 tic = time.perf_counter()
                 snapshot = self._snapshot()
-                self._sums_reset()
-                self._epoch(X, C, interrupt)
+                self.run_epoch(X, C, interrupt)
                 record = self.record_epoch(epoch, tic)
                 if record is None:
                     self._restore(snapshot)
                     what = (f"Diverged at epoch {epoch}: a loss or a weight became non-finite "
                             f"or a mean loss exceeded {LOSS_BOUND:g}.")
-                    if not self.history:
+                    if not state.history:
                         raise DivergenceError(
-                            what + " No epoch completed; try a smaller learning_rate_init, "
-                            "label_smoothing, or inputs on a smaller scale.")
-                    reason, warn = what, what
+                            what + " No epoch completed; the estimator was left as it was. "
+                            "Try a smaller learning_rate_init or more label_smoothing.")
+                    state.stop_reason = warn = what
                     break
-                reason = self.should_stop(record, snapshot)
-                if reason is not None:
-                    if reason.startswith("Collapsed"):
-                        warn = reason
+                if self.tasks.epoch_end(self.epoch_ctx):
+                    state.stop_reason = "a callback asked to stop."
+                    break
+                state.stop_reason = self.should_stop(record, snapshot)
+                if state.stop_reason is not None:
+                    if state.stop_reason.startswith("Collapsed"):
+                        warn = state.stop_reason
                     break
         except TrainingInterrupted:
-            reason, warn = INTERRUPTED, None
-            warnings.warn(f"Training {INTERRUPTED[:-1]} after epoch {len(self.history)}; "
-                          "the model is usable.", UserWarning, stacklevel=4)
+            interrupted = True
+            state.stop_reason = INTERRUPTED
         finally:
             interrupt.uninstall()
             self.generator.release_work()
             self.discriminator.release_work()
-        return self._finish(reason, warn)
+        self.finish(warn)
+        return interrupted
 
-    def _finish(self, reason, warn):
-        """Keep the weights to commit; report the stop."""
+    def finish(self, warn):
+        """The weights to commit (best, or before a divergence or a collapse);
+        the closing line; the warning of an early stop."""
+        state = self.state
         kept = None
         if self._best is not None:
             self._restore(self._best)
-            kept = f"Kept the best generator by valid_c2st, from epoch {self.best_epoch}."
+            kept = f"Kept the best generator by valid_c2st, from epoch {state.best_epoch}."
         elif warn is not None and warn.startswith("Collapsed") and self._before_collapse:
             weights, epoch = self._before_collapse
             if epoch >= 1:
                 self._restore(weights)
-                self.best_epoch = epoch
+                state.best_epoch = epoch
                 kept = f"Kept the generator of epoch {epoch}, before the collapse."
         elif warn is not None and warn.startswith("Diverged"):
-            self.best_epoch = len(self.history)
-            kept = f"Kept the weights of epoch {self.best_epoch}, before the divergence."
-        message = f"Stopped after epoch {len(self.history)}: {reason}"
+            state.best_epoch = len(state.history)
+            kept = f"Kept the weights of epoch {state.best_epoch}, before the divergence."
+        message = f"Stopped after epoch {len(state.history)}: {state.stop_reason}"
         if kept:
             message += " " + kept
-        if self.display is not None:
-            self.display.print_message(message)
+        self.log.message(message)
+        state.closing_message = message
         if warn is not None:
             warnings.warn(f"GAN training stopped early. {warn} {kept or ''}".rstrip(),
-                          ConvergenceWarning, stacklevel=4)
-        return reason
+                          ConvergenceWarning, stacklevel=5)

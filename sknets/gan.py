@@ -26,8 +26,10 @@ from sklearn.utils.validation import (_get_feature_names, check_array, check_is_
 
 from ._dispatch import host_copy
 from ._gan_io import GANInputs, output_shape
-from ._gan_trainer import GANTrainer
+from ._base import BaseNetwork
+from ._gan_trainer import GANConfig, GANFitState, GANTrainer
 from ._layer_lists import LayerListsMixin
+from .callbacks import CallbackSupportMixin, FitTasks, with_callbacks
 from .backend import get_backend, to_numpy
 from .layers import Activation, Dense, Dropout, Flatten
 from .metrics import c2st_score
@@ -46,7 +48,7 @@ def _default_discriminator():
             Dense(128), Activation("leaky_relu"), Dropout(0.3)]
 
 
-class GenerativeAdversarialNetwork(LayerListsMixin, BaseEstimator):
+class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEstimator):
     """Generative adversarial network: ``fit(X[, y])``, then ``sample(n)``.
 
     A generator maps standard normal noise (and, for a conditional model,
@@ -310,6 +312,7 @@ class GenerativeAdversarialNetwork(LayerListsMixin, BaseEstimator):
         return np.clip(X, self.data_min_, self.data_max_).astype(T.dtype, copy=False)
 
     # ------------------------------------------------------------------ fit
+    @with_callbacks
     def fit(self, X, y=None):
         """Train the generator and the discriminator on ``X`` (and labels ``y``).
 
@@ -337,48 +340,65 @@ class GenerativeAdversarialNetwork(LayerListsMixin, BaseEstimator):
             :class:`~sknets.DivergenceError` if the first epoch diverges.
         TypeError
             On sparse ``X`` or layer lists holding something else than layers.
+        KeyboardInterrupt
+            Re-raised after Ctrl-C, once the model trained up to the last
+            completed batch is committed (usable; a warning says so), so that
+            a loop or a search around ``fit`` stops too. Any other error
+            leaves the estimator as it was.
         """
         self._validate_params()
         self._named_layers(param="generator")
         self._named_layers(param="discriminator")
+        X_in, y_in = X, y   # what callbacks see
         X, sample_shape, names = self._validate_X(X)
-        fitted = {"n_features_in_": X.shape[1], "feature_names_in_": names,
-                  "input_shape_": sample_shape}
+        encoding = {"n_features_in_": X.shape[1], "input_shape_": sample_shape}
+        if names is not None:
+            encoding["feature_names_in_"] = names
         codes = None
         if y is not None:
-            fitted["classes_"], fitted["class_prior_"], codes = self._validate_y(y, X.shape[0])
+            encoding["classes_"], encoding["class_prior_"], codes = self._validate_y(
+                y, X.shape[0])
         dtype = np.dtype(("float32" if X.dtype == np.float32 else "float64")
                          if self.dtype is None else self.dtype)
         backend = get_backend(self.backend)
         rng = check_random_state(self.random_state)
-        n_classes = 0 if codes is None else len(fitted["classes_"])
+        n_classes = 0 if codes is None else len(encoding["classes_"])
         X_val = codes_val = None
         if self.validation_fraction is not None:
             X, X_val, codes, codes_val = self._split(X, codes, rng)
         data_min, data_max = X.min(axis=0), X.max(axis=0)
         span = data_max - data_min
-        fitted.update(data_min_=data_min, data_max_=data_max)
+        encoding.update(data_min_=data_min, data_max_=data_max)
         io = GANInputs(self.latent_dim, n_classes, sample_shape,
                        None if np.all(span > 0) else (span > 0), backend, dtype, rng)
-        generator, discriminator = self._build(io, backend, dtype, rng)
+        state = GANFitState(*self._build(io, backend, dtype, rng), dtype, encoding)
         onehot = None if codes is None else backend.asarray(np.eye(n_classes)[codes], dtype=dtype)
-        quality = None if X_val is None else self._quality(io, X_val, codes_val, fitted, rng)
-        trainer = GANTrainer(generator, discriminator, io, self._trainer_params(), rng, quality)
+        quality = None if X_val is None else self._quality(io, X_val, codes_val, encoding, rng)
+        tasks = FitTasks(self, X_in, y_in, None, self.max_iter,
+                         snapshot=lambda: self._fitted_attributes(state.snapshot()))
+        config = GANConfig.from_params(self.get_params(deep=False), random_state=rng)
+        trainer = GANTrainer(state, config, io, tasks, quality)
         X_dev = backend.asarray(self._scale(X, data_min, data_max), dtype=dtype)
-        fitted["stop_reason_"] = trainer.run(X_dev, onehot)
-        generator.to("numpy")
-        discriminator.to("numpy")
-        fitted.update(generator_=generator, discriminator_=discriminator,
-                      history_=trainer.history, n_iter_=len(trainer.history),
-                      best_epoch_=trainer.best_epoch, _fit_dtype=dtype)
-        self._commit(fitted)
+        interrupted = trainer.run(X_dev, onehot)
+        state.network.to("numpy")        # fitted networks users read: NumPy weights
+        state.discriminator.to("numpy")
+        # The engine's commit and Ctrl-C contract (the GAN is not a BaseNetwork:
+        # no predict, two networks; those two methods only need ``_state``).
+        BaseNetwork._commit(self, self._fitted_attributes(state))
+        tasks.end()
+        if interrupted:
+            BaseNetwork._reraise_interrupt(self, state)
         return self
 
-    def _trainer_params(self):
-        names = ("label_smoothing", "discriminator_steps", "generator_steps",
-                 "learning_rate_init", "discriminator_learning_rate", "beta_1", "beta_2",
-                 "epsilon", "batch_size", "max_iter", "verbose")
-        return {name: getattr(self, name) for name in names}
+    def _fitted_attributes(self, state):
+        """Every fitted attribute of ``state``, by name (what the commit sets)."""
+        return dict(state.encoding, _state=state, generator_=state.network,
+                    discriminator_=state.discriminator, history_=state.history,
+                    n_iter_=state.n_iter, best_epoch_=state.best_epoch,
+                    stop_reason_=state.stop_reason)
+
+    def __sklearn_is_fitted__(self):
+        return "_state" in vars(self)
 
     def _split(self, X, codes, rng):
         idx = np.arange(X.shape[0])
@@ -392,14 +412,14 @@ class GenerativeAdversarialNetwork(LayerListsMixin, BaseEstimator):
         return (X[train], X[val], None if codes is None else codes[train],
                 None if codes is None else codes[val])
 
-    def _quality(self, io, X_val, codes_val, fitted, rng):
+    def _quality(self, io, X_val, codes_val, encoding, rng):
         """``quality(generator)``: C2ST of generated samples against ``X_val``,
         from the same noise (and the validation labels) at every epoch."""
         z = io.noise(X_val.shape[0], np.random.RandomState(rng.randint(2**31 - 1)))
         C = None if codes_val is None else io.backend.asarray(
             np.eye(io.n_classes)[codes_val], dtype=io.dtype)
         seed = int(rng.randint(2**31 - 1))
-        data_min, data_max = fitted["data_min_"], fitted["data_max_"]
+        data_min, data_max = encoding["data_min_"], encoding["data_max_"]
         span = data_max - data_min
 
         def quality(generator):
@@ -407,17 +427,6 @@ class GenerativeAdversarialNetwork(LayerListsMixin, BaseEstimator):
             return c2st_score(X_val, data_min + (T + 1) / 2 * span, random_state=seed)
 
         return quality
-
-    def _commit(self, fitted):
-        """Replace the fitted state in one step (the last fit's attributes go)."""
-        for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
-            if key not in fitted:
-                delattr(self, key)
-        for key, value in fitted.items():
-            if value is None and key == "feature_names_in_":
-                vars(self).pop(key, None)
-                continue
-            setattr(self, key, value)
 
     # --------------------------------------------------------------- sample
     def sample(self, n_samples=1, y=None, random_state=None):
@@ -453,7 +462,7 @@ class GenerativeAdversarialNetwork(LayerListsMixin, BaseEstimator):
             unconditional model, has another length than ``n_samples`` or
             holds labels not seen in ``fit``.
         """
-        check_is_fitted(self, "generator_")
+        check_is_fitted(self)
         if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
         rng = check_random_state(self.random_state if random_state is None else random_state)
@@ -467,7 +476,7 @@ class GenerativeAdversarialNetwork(LayerListsMixin, BaseEstimator):
         n_classes = len(self.classes_) if conditional else 0
         span = self.data_max_ - self.data_min_
         io = GANInputs(self.latent_dim, n_classes, self.input_shape_,
-                       None if np.all(span > 0) else (span > 0), backend, self._fit_dtype, rng)
+                       None if np.all(span > 0) else (span > 0), backend, self._state.dtype, rng)
         out = []
         for s in gen_batches(n_samples, SAMPLE_BATCH_ROWS):
             C = None if codes is None else backend.asarray(np.eye(n_classes)[codes[s]],

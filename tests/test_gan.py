@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 
 import sknets._gan_trainer as trainer_module
 from sknets import DivergenceError, GenerativeAdversarialNetwork, NeuralNetClassifier
+from sknets.callbacks import HAS_SKLEARN_CALLBACKS
 from sknets.layers import Activation, Conv2D, Dense, Dropout, Flatten
 from sknets.metrics import c2st_score
 from sknets.optimizers import Adam
@@ -264,7 +265,7 @@ def test_a_collapsed_game_stops_with_a_warning(digits):
     assert gan.best_epoch_ == gan.n_iter_ - trainer_module.COLLAPSE_EPOCHS
 
 
-def test_ctrl_c_stops_after_the_batch_with_a_usable_model(digits, monkeypatch):
+def test_ctrl_c_commits_the_last_batch_then_reraises(digits, monkeypatch):
     if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         pytest.skip("a custom SIGINT handler is installed")
     X, y = digits
@@ -274,15 +275,48 @@ def test_ctrl_c_stops_after_the_batch_with_a_usable_model(digits, monkeypatch):
     def step(self, n, C, fake=None):
         original(self, n, C, fake)
         calls["n"] += 1
-        if calls["n"] == 12:
+        if calls["n"] == 12:           # in epoch 3 (5 batches an epoch)
             os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(trainer_module.GANTrainer, "generator_step", step)
-    with pytest.warns(UserWarning, match="interrupted by the user"):
-        gan = small_gan(max_iter=10, batch_size=60).fit(X, y)
-    assert calls["n"] == 12 and gan.n_iter_ == 2
+    gan = small_gan(max_iter=10, batch_size=60)
+    with pytest.warns(UserWarning, match="interrupted by the user"), \
+            pytest.raises(KeyboardInterrupt):
+        gan.fit(X, y)
+    assert calls["n"] == 12                # stopped right after that batch
+    assert gan.n_iter_ == len(gan.history_) == 2 and "KeyboardInterrupt" in gan.stop_reason_
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    assert gan.sample(3)[0].shape == (3, 64)
+    assert gan.sample(3)[0].shape == (3, 64)   # the committed model is usable
+
+
+@pytest.mark.skipif(not HAS_SKLEARN_CALLBACKS, reason="scikit-learn without sklearn.callback")
+def test_callbacks_see_epochs_and_batches_and_can_stop(digits):
+    class Counter:
+        def __init__(self):
+            self.ended, self.fitted = [], []
+
+        def setup(self, estimator, context):
+            pass
+
+        def teardown(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context, **kwargs):
+            pass
+
+        def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+            self.ended.append(context.task_name)
+            if context.task_name == "epoch":   # a frozen copy of the model so far
+                self.fitted.append((fitted_estimator.n_iter_,
+                                    fitted_estimator.sample(2).shape))
+            return self.ended.count("epoch") == 3
+
+    X, _ = digits
+    counter = Counter()
+    gan = small_gan(max_iter=10, batch_size=100).set_callbacks(counter).fit(X)
+    assert gan.n_iter_ == 3 and gan.stop_reason_ == "a callback asked to stop."
+    assert counter.ended.count("batch") == 3 * 3 and counter.ended.count("fit") == 1
+    assert counter.fitted == [(1, (2, 64)), (2, (2, 64)), (3, (2, 64))]
 
 
 # -------------------------------------------------------------- quality
