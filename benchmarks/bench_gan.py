@@ -15,8 +15,11 @@ Adam (lr 2e-4, betas 0.5/0.999), one-sided label smoothing (real target
 the non-saturating generator loss, data scaled to [-1, 1], float32. The
 unconditional variant drops the one-hot inputs. ``sknets`` is
 ``GenerativeAdversarialNetwork`` at its defaults (which are these), PyTorch
-the same loop written with ``torch.nn``. A third peer, ``sknets best``, is
-the best setting found (``BEST`` below; see RESULTS.md).
+the same loop written with ``torch.nn``, its layers initialised as sknets'
+``Dense`` (Glorot-uniform weights and biases); with ``--torch-default-init``
+also ``torch, default init`` (PyTorch's own Kaiming-uniform initialisation,
+as the issue's baseline). A further peer, ``sknets best``, is the best
+setting found (``best_params`` below; see RESULTS.md).
 
 Measured for each peer and seed (the peers take turns, seed by seed):
 seconds per epoch (fit time / epochs), and on 1,000 generated samples (100
@@ -32,7 +35,7 @@ ratio sknets / PyTorch of the medians.
 
 Usage::
 
-    python benchmarks/bench_gan.py                  # 300 epochs, 3 seeds
+    python benchmarks/bench_gan.py --torch-default-init   # 300 epochs, 3 seeds
     python benchmarks/bench_gan.py --quick          # a smoke run: 2 epochs, 1 seed
     python benchmarks/bench_gan.py --no-torch --epochs 100
 """
@@ -97,7 +100,18 @@ def fit_sknets(X, y, epochs, seed, params):
     return seconds, sample
 
 
-def fit_torch(X, y, epochs, seed):
+def glorot_(module):
+    """sknets' ``Dense`` initialisation: weights and biases ``U(-b, b)``,
+    ``b = sqrt(6 / (fan_in + fan_out))``."""
+    from torch import nn
+
+    if isinstance(module, nn.Linear):
+        bound = (6.0 / (module.in_features + module.out_features)) ** 0.5
+        nn.init.uniform_(module.weight, -bound, bound)
+        nn.init.uniform_(module.bias, -bound, bound)
+
+
+def fit_torch(X, y, epochs, seed, same_init=True):
     import torch
     from torch import nn
 
@@ -107,6 +121,9 @@ def fit_torch(X, y, epochs, seed):
                       nn.LeakyReLU(0.2), nn.Linear(256, 64), nn.Tanh())
     D = nn.Sequential(nn.Linear(64 + k, 256), nn.LeakyReLU(0.2), nn.Dropout(0.3),
                       nn.Linear(256, 128), nn.LeakyReLU(0.2), nn.Dropout(0.3), nn.Linear(128, 1))
+    if same_init:
+        G.apply(glorot_)
+        D.apply(glorot_)
     opt_g = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
@@ -187,6 +204,8 @@ def main(argv=None):
                         help="2 epochs, 1 seed, a forest of 10 trees (a smoke run)")
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--no-best", action="store_true")
+    parser.add_argument("--torch-default-init", action="store_true",
+                        help="also PyTorch with its own initialisation (Kaiming-uniform)")
     parser.add_argument("--modes", default="conditional,unconditional")
     args = parser.parse_args(argv)
     if args.quick:
@@ -201,6 +220,8 @@ def main(argv=None):
 
             torch.set_num_threads(args.threads)
             peers.append("torch")
+            if args.torch_default_init:
+                peers.append("torch, default init")
         except ImportError:
             print("PyTorch not installed: sknets only.")
     X_tr, X_te, y_tr, clf = load()
@@ -213,8 +234,9 @@ def main(argv=None):
         y = y_tr if conditional else None
         for seed in range(args.seeds):
             for peer in peers:
-                if peer == "torch":
-                    seconds, sample = fit_torch(X_tr, y, args.epochs, seed)
+                if peer.startswith("torch"):
+                    seconds, sample = fit_torch(X_tr, y, args.epochs, seed,
+                                                same_init=peer == "torch")
                 else:
                     params = best_params() if peer == "sknets best" else {}
                     seconds, sample = fit_sknets(X_tr, y, args.epochs, seed, params)
