@@ -176,7 +176,13 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
     loss explodes, or when the game collapses (the discriminator rejects
     every generated sample for several epochs). If the very first epoch
     diverges, :class:`~sknets.DivergenceError` is raised and the estimator
-    is left as it was.
+    is left as it was: a fit builds its fitted state apart and commits it
+    in one step. Ctrl-C stops training after the current batch, commits
+    that model and raises ``KeyboardInterrupt`` again; ``sample`` never
+    changes the estimator. With scikit-learn's callbacks
+    (``set_callbacks``, scikit-learn >= 1.9) the fit reports its epochs and
+    their batches as tasks, a callback may stop it at the end of an epoch,
+    and ``fitted_estimator`` is a frozen copy that can ``sample``.
 
     References
     ----------
