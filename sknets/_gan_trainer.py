@@ -37,7 +37,7 @@ References
 
 import time
 import warnings
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -52,7 +52,7 @@ from .exceptions import DivergenceError
 from .losses import DiscriminatorLoss, GeneratorLoss
 from .optimizers import Adam
 from .training import FitState
-from .training._common import EpochLog
+from .training._common import EpochLog, TrainerConfig
 
 #: a mean loss above this has exploded (a logit of -1000 on every sample).
 LOSS_BOUND = 1e3
@@ -83,7 +83,7 @@ _BEST_FLAGS = {"valid_c2st": "valid_c2st_best"}
 
 
 @dataclass
-class GANConfig:
+class GANConfig(TrainerConfig):
     """The training parameters of a GAN fit (the estimator's names).
 
     ``random_state`` is the ``RandomState`` of this fit: the sample order
@@ -102,12 +102,6 @@ class GANConfig:
     max_iter: int = 200
     verbose: Any = False
     random_state: Any = None
-
-    @classmethod
-    def from_params(cls, params, **extra):
-        """The config from an estimator's ``get_params()`` (other keys ignored)."""
-        names = {f.name for f in fields(cls)} - set(extra)
-        return cls(**{k: v for k, v in params.items() if k in names}, **extra)
 
 
 class GANFitState(FitState):
