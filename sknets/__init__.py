@@ -3,6 +3,7 @@
 from ._config import config_context, get_config, set_config
 from .convnet import ConvNetClassifier
 from .exceptions import DivergenceError
+from .gan import GenerativeAdversarialNetwork
 from .mlp import MLPClassifierScratch, MLPRegressorScratch
 from .neural_net import NeuralNetClassifier, NeuralNetRegressor
 from .perceptron import PerceptronClassifier
@@ -12,6 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvNetClassifier",
+    "GenerativeAdversarialNetwork",
     "MLPClassifierScratch",
     "MLPRegressorScratch",
     "NeuralNetClassifier",

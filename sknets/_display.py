@@ -66,10 +66,18 @@ class EpochTable:
         more than ``SHORT_FIT`` epochs, 2 or more every row.
     max_epochs : int or None, default=None
         Epochs the fit may run (``max_iter``); None prints every row.
+    columns, legend, best_flags : tuple, tuple, dict, default: the networks'
+        ``(history key, title, format)`` of each possible column, the
+        ``(key, text)`` legend lines, and the flags that mark a column's
+        best value; another estimator (the GAN) passes its own.
     """
 
-    def __init__(self, stream=None, verbose=2, max_epochs=None):
+    def __init__(self, stream=None, verbose=2, max_epochs=None, columns=_COLUMNS,
+                 legend=_LEGEND, best_flags=None):
         self.stream = stream
+        self._all_columns = columns
+        self._legend = legend
+        self._best_flags = BEST_FLAGS if best_flags is None else best_flags
         self._columns = None
         self._seen = 0
         self._pending = None   # the last record, if not printed (printed at the end)
@@ -86,7 +94,7 @@ class EpochTable:
         cells = []
         for (key, _, fmt), width in zip(self._columns, self._widths()):
             text = format(record[key], fmt)
-            flag = BEST_FLAGS.get(key)
+            flag = self._best_flags.get(key)
             text += "+" if flag and record.get(flag) else " "
             cells.append(text.rjust(width + 1))
         return "  ".join(cells)
@@ -94,9 +102,10 @@ class EpochTable:
     def legend(self):
         """The lines above the header: what the columns, ``+`` and the rows mean."""
         keys = {key for key, _, _ in self._columns}
-        lines = [text for key, text in _LEGEND if key in keys]
+        lines = [text for key, text in self._legend if key in keys]
         if self._every is not None:
-            best = ", each new best valid_score" if "valid_score" in keys else ""
+            valid = [key for key in self._best_flags if key.startswith("valid_") and key in keys]
+            best = f", each new best {valid[-1]}" if valid else ""
             lines.append(f"rows: epochs 1-10, then one every {self._every} epochs{best} and "
                          "the last (verbose=2: every epoch)")
         return "\n".join(lines)
@@ -108,15 +117,16 @@ class EpochTable:
 
     def _shows(self, record):
         n = self._seen
+        valid = [flag for key, flag in self._best_flags.items() if key.startswith("valid_")]
         return (self._every is None or n <= 10 or n % self._every == 0
-                or bool(record.get("valid_score_best")))
+                or bool(valid and record.get(valid[-1])))
 
     def print_epoch(self, record):
         """Write the row of ``record`` (with the legend and header before the
         first one), or keep it for the end when the cadence skips it."""
         self._seen += 1
         if self._columns is None:
-            self._columns = [c for c in _COLUMNS if c[0] in record]
+            self._columns = [c for c in self._all_columns if c[0] in record]
         if not self._shows(record):
             self._pending = record
             return
@@ -138,7 +148,7 @@ class EpochTable:
         _write(text + message + "\n", self.stream)
 
 
-def mark_best(record, history):
+def mark_best(record, history, best_flags=None):
     """Add the ``*_best`` flags to ``record``: is each value the best so far?
 
     The best value so far is that of the last record flagged best (found by
@@ -150,8 +160,12 @@ def mark_best(record, history):
         The new epoch's history record (modified in place).
     history : list of dict
         The records of the previous epochs.
+    best_flags : dict or None, default=None
+        ``{key: flag}`` of the values to flag (default :data:`BEST_FLAGS`);
+        keys ending in ``score`` are best when highest, the others when
+        lowest.
     """
-    for key, flag in BEST_FLAGS.items():
+    for key, flag in (BEST_FLAGS if best_flags is None else best_flags).items():
         if key not in record:
             continue
         best = next((h[key] for h in reversed(history) if h.get(flag) and key in h), None)

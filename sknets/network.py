@@ -252,6 +252,42 @@ class Sequential:
                      for name, shape, n in getattr(layer, "nested_rows", list)()]
         return rows
 
+    def summary(self, print_fn=print):
+        """Print and return the table of the built layers (Keras'
+        ``model.summary()`` style; see :func:`format_summary`)."""
+        dtype = next((layer.dtype for layer in self.layers if hasattr(layer, "dtype")), "float64")
+        text = format_summary(self.summary_rows(), self.input_shape_, dtype)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def feature_layers(self, trainable=False):
+        """Every layer but the last, as specifications carrying their weights.
+
+        Each layer is cloned (its hyper-parameters) with its weights
+        (``weights=``, NumPy copies) and ``trainable`` set, ready to seed a
+        new network's layer list (transfer learning). The built network is
+        not changed.
+
+        Parameters
+        ----------
+        trainable : bool, default=False
+            False freezes the returned layers that have weights.
+
+        Returns
+        -------
+        layers : list of Layer
+        """
+        from sklearn.base import clone
+
+        specs = []
+        for layer in self.layers[:-1]:
+            spec = clone(layer)
+            if "weights" in spec.get_params(deep=False):
+                spec.set_params(weights=layer.get_weights(), trainable=bool(trainable))
+            specs.append(spec)
+        return specs
+
     def __getstate__(self):
         return portable(vars(self))   # the backend by name: "numpy"
 

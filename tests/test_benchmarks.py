@@ -162,3 +162,19 @@ def test_sequence_benchmark_quick_run_compares_both_peers_on_the_same_start():
     rows = re.findall(r"^\| (conv|gru|resnet) \| (sknets|torch) \| [0-9.]+ \| [0-9.]+ \| "
                       r"([0-9.]+) \|", res.stdout, flags=re.M)
     assert len(rows) == 6 and all(float(r) > 0 for *_, r in rows)
+def test_gan_benchmark_quick_run_reports_every_peer_and_measure():
+    """``bench_gan.py --quick`` (2 epochs, 1 seed): a row per mode and peer with
+    time and every quality measure, and the time ratio to PyTorch."""
+    out = _run_script("bench_gan.py", "--quick", "--threads", "1", timeout=600)
+    rows = re.findall(r"^\| (conditional|unconditional) \| (sknets|sknets best|torch) \| "
+                      r"([0-9.]+) \| ([-0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| "
+                      r"([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|$", out, flags=re.M)
+    peers = {"sknets", "sknets best"} | ({"torch"} if "torch" in out else set())
+    assert {(mode, peer) for mode, peer, *_ in rows} == {
+        (mode, peer) for mode in ("conditional", "unconditional") for peer in peers}
+    for mode, _, seconds, accuracy, share, *measures in rows:
+        assert float(seconds) > 0
+        assert (accuracy == "-") == (mode == "unconditional")
+        assert all(0 <= float(v) <= 1 for v in [share, *measures])
+    if "torch" in peers:
+        assert len(re.findall(r"time per epoch sknets / torch = [0-9.]+x", out)) == 2

@@ -94,3 +94,19 @@ def test_sequences_section_runs_as_written(capsys):
     tables = [c for lang, c in blocks if not lang and c.startswith("Layer ")]
     assert len(tables) == 1 and tables[0] in out
     assert namespace["X"].shape == (5000, 40, 1)
+def test_generative_models_snippets_run(capsys):
+    """The "Generative models" section's blocks run as written."""
+    blocks = section_blocks(README.read_text(encoding="utf-8"), "Generative models")
+    code = [c for lang, c in blocks if lang == "python"]
+    assert len(code) >= 2
+    namespace = {"__name__": "readme"}
+    with threadpool_limits(1, user_api="blas"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i, text in enumerate(code):
+            exec(compile(text, f"README.md[Generative models, block {i}]", "exec"), namespace)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "(200, 64) [7 7 7] True True"
+    assert lines[1] == "True"
+    assert "valid_c2st" in lines[2] and "d_loss" in lines[2]
+    precision, recall = (float(v) for v in lines[3].strip("()").split(", "))
+    assert 0 <= precision <= 1 and 0 <= recall <= 1

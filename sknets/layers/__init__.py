@@ -13,6 +13,7 @@ from .conv1d import Conv1D
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
+from .generative import MinibatchStdDev, UpSampling2D
 from .normalization import BatchNormalization
 from .pooling import AvgPool2D, MaxPool2D
 from .pooling1d import AvgPool1D, GlobalAvgPool1D, GlobalMaxPool1D, MaxPool1D
@@ -25,4 +26,5 @@ __all__ = ["Layer", "Activation", "ACTIVATIONS", "Dense", "Flatten", "Reshape",
            "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
            "Dropout", "BatchNormalization",
            "Conv1D", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D",
-           "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Residual", "Embedding"]
+           "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Residual", "Embedding",
+           "UpSampling2D", "MinibatchStdDev"]
