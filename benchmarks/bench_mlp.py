@@ -18,6 +18,10 @@ Peers:
 - ``sknets float32``: ``MLPClassifierScratch`` on float32 data (the default
   ``dtype=None`` computes in the data's dtype).
 - ``sknets float64``: ``MLPClassifierScratch(dtype="float64")``.
+- ``sknets numba float32``, ``sknets numba float64``: the same with
+  ``backend="numba"`` (NumPy arrays, compiled kernels: for an MLP, the
+  optimizer step; ``--backend numpy`` leaves them out, as does a machine
+  without numba).
 - ``torch float32``: PyTorch on the CPU, same architecture, Glorot-uniform init,
   Adam, batch 128, ``torch.set_num_threads(<cores>)``; skipped when PyTorch is
   missing.
@@ -76,10 +80,10 @@ def load_data(path):
 # ------------------------------------------------------------------ peers
 # A peer is a function (Xtr, Xte, ytr, yte) -> (epoch, score): ``epoch()`` trains
 # one epoch, ``score()`` is the test accuracy (NaN for the GEMM bound).
-def sklearn_peer(cls, dtype):
+def sklearn_peer(cls, dtype, backend="numpy"):
     def setup(Xtr, Xte, ytr, yte):
         Xtr, Xte = Xtr.astype(dtype), Xte.astype(dtype)
-        kw = {} if cls is MLPClassifier else {"dtype": np.dtype(dtype).name}
+        kw = {} if cls is MLPClassifier else {"dtype": np.dtype(dtype).name, "backend": backend}
         clf = cls(HIDDEN, activation="relu", solver="adam", alpha=ALPHA, batch_size=BATCH,
                   learning_rate_init=LR, tol=0.0, random_state=0, **kw)
         classes = np.unique(ytr)
@@ -162,6 +166,9 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-float64", action="store_true", help="skip sknets float64")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    p.add_argument("--backend", default="numpy,numba",
+                   help="sknets' CPU paths, comma-separated (default: numpy,numba; numba is "
+                        "skipped where it is not installed)")
     args = p.parse_args(argv)
 
     if args.data and not os.path.isfile(args.data):
@@ -173,6 +180,16 @@ def main(argv=None):
              "sknets float32": sklearn_peer(MLPClassifierScratch, np.float32)}
     if not args.no_float64:
         peers["sknets float64"] = sklearn_peer(MLPClassifierScratch, np.float64)
+    if "numba" in args.backend.split(","):
+        try:
+            import numba  # noqa: F401
+            peers["sknets numba float32"] = sklearn_peer(MLPClassifierScratch, np.float32,
+                                                         "numba")
+            if not args.no_float64:
+                peers["sknets numba float64"] = sklearn_peer(MLPClassifierScratch, np.float64,
+                                                             "numba")
+        except ImportError:
+            print("numba is not installed: no compiled path (pip install \"sknets[fast]\").")
     if not args.no_torch:
         try:
             import torch
@@ -225,7 +242,9 @@ def main(argv=None):
     # faster), as medians of the per-epoch ratios of peers taking turns.
     torch_name = next((name for name in times if name.startswith("torch")), None)
     pairs = [("sknets float32", torch_name), ("sknets float64", "sklearn float64"),
-             ("sknets float32", "sklearn float64")]
+             ("sknets float32", "sklearn float64"), ("sknets numba float32", torch_name),
+             ("sknets numba float64", "sklearn float64"),
+             ("sknets numba float32", "sknets float32")]
     for a, b in pairs:
         if a in times and b in times:
             ratio = statistics.median(x / y for x, y in zip(times[a], times[b]))

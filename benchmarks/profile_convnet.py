@@ -19,6 +19,12 @@ Printed, as medians over the profiled epochs (seconds per epoch):
   each mini-batch, L2 penalty, the loop itself);
 - the epoch: instrumented, plain, and the GEMM floor of the whole network.
 
+One table per CPU path (``--backend``, default every one installed:
+``numpy``, and ``numba`` -- compiled kernels -- where numba is), the paths
+profiled one after the other in the same process; on the compiled path a
+max pooling and the ReLU after it run fused, so the ReLU's row is empty and
+its time is in the pooling's.
+
 Usage::
 
     python benchmarks/profile_convnet.py path/to/mnist10k.npz             # ConvNet, float32
@@ -46,6 +52,9 @@ from _mnist import load_mnist  # benchmarks/_mnist.py, beside this script
 
 BATCH = 128
 LR = 1e-3
+#: the clock of every timing: wall time, or with ``--clock cpu`` the process's
+#: CPU time (robust on a busy machine when everything runs on one thread)
+CLOCK = time.perf_counter
 
 
 def load_data(path, n_samples, dtype):
@@ -64,10 +73,10 @@ def load_data(path, n_samples, dtype):
     return X, y, f"{name}, {len(X)} rows"
 
 
-def make_estimator(mlp, dtype, alpha, batch_size, seed=0):
+def make_estimator(mlp, dtype, alpha, batch_size, seed=0, backend="numpy"):
     common = dict(solver="adam", learning_rate_init=LR, batch_size=batch_size, alpha=alpha,
                   max_iter=1, tol=0.0, shuffle=True, random_state=seed,
-                  dtype=np.dtype(dtype).name)
+                  dtype=np.dtype(dtype).name, backend=backend)
     if mlp:
         from sknets import MLPClassifierScratch
 
@@ -90,9 +99,9 @@ class Timers:
         total.setdefault(key, 0.0)
 
         def timed(*args, **kwargs):
-            tic = time.perf_counter()
+            tic = CLOCK()
             out = method(*args, **kwargs)
-            total[key] += time.perf_counter() - tic
+            total[key] += CLOCK() - tic
             return out
         setattr(obj, name, timed)
 
@@ -176,17 +185,31 @@ def gemm_floor(net, n_samples, batch_size, dtype):
                 arrays[n] = (rng.standard_normal((n * rows_per_sample, k)).astype(dtype),
                              rng.standard_normal((n * rows_per_sample, f)).astype(dtype))
             cols, dY = arrays[n]
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             cols @ W
-            t1 = time.perf_counter()
+            t1 = CLOCK()
             cols.T @ dY
             if layer.need_input_grad:
                 dY @ W.T
-            t2 = time.perf_counter()
+            t2 = CLOCK()
             fwd += t1 - t0
             bwd += t2 - t1
         out[i] = (fwd, bwd)
     return out
+
+
+def available_paths(requested):
+    """The requested CPU paths that can run here."""
+    paths = []
+    for name in requested:
+        if name == "numba":
+            try:
+                import numba  # noqa: F401
+            except ImportError:
+                print("numba is not installed: no compiled path (pip install \"sknets[fast]\").")
+                continue
+        paths.append(name)
+    return paths
 
 
 def main(argv=None):
@@ -202,17 +225,34 @@ def main(argv=None):
                    help="L2 penalty (default: 0 for the ConvNet, 1e-4 for the MLP, as the "
                         "benchmarks)")
     p.add_argument("--threads", type=int, default=2, help="BLAS threads")
+    p.add_argument("--backend", default="numpy,numba",
+                   help="CPU paths to profile, comma-separated (default: numpy,numba; "
+                        "numba is skipped where it is not installed)")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="wall time (default) or the process's CPU time (meaningful with "
+                        "--threads 1 on a busy machine)")
     p.add_argument("--quick", action="store_true",
                    help="a tiny run: 1 epoch on at most 512 rows (a smoke test)")
     args = p.parse_args(argv)
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     if args.quick:
         args.epochs, args.n_samples = 1, args.n_samples or 512
+    for i, backend in enumerate(available_paths(args.backend.split(","))):
+        if i:
+            print()
+        profile(args, backend)
+    return 0
+
+
+def profile(args, backend):
+    """Profile one CPU path and print its table."""
     alpha = args.alpha if args.alpha is not None else (1e-4 if args.mlp else 0.0)
 
     from threadpoolctl import threadpool_limits
 
     X, y, description = load_data(args.data, args.n_samples, args.dtype)
-    clf = make_estimator(args.mlp, args.dtype, alpha, args.batch_size)
+    clf = make_estimator(args.mlp, args.dtype, alpha, args.batch_size, backend=backend)
     classes = np.unique(y)
     timers = Timers()
     plain, instrumented = [], []
@@ -223,16 +263,16 @@ def main(argv=None):
         for _ in range(args.epochs):
             before = dict(timers.total)
             with instrumented_fits(timers) as fits:
-                tic = time.perf_counter()
+                tic = CLOCK()
                 clf.partial_fit(X, y)
-                instrumented.append((time.perf_counter() - tic,
+                instrumented.append((CLOCK() - tic,
                                      {k: v - before.get(k, 0.0)
                                       for k, v in timers.total.items()}))
             labels = fits.labels
             uninstrument(clf._state)   # the committed state carries the timers: drop them
-            tic = time.perf_counter()
+            tic = CLOCK()
             clf.partial_fit(X, y)
-            plain.append(time.perf_counter() - tic)
+            plain.append(CLOCK() - tic)
         floor = gemm_floor(clf._network, len(X), args.batch_size, np.dtype(args.dtype))
 
     def med(key):
@@ -240,12 +280,13 @@ def main(argv=None):
 
     net_name = (f"MLP {X.shape[1]}-256-128-10" if args.mlp
                 else "ConvNet C16-P-C32-P-D128-D10")
-    print(f"# {net_name} profile, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+    print(f"# {net_name} profile, backend={backend!r}, "
+          f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
           f"{platform.node()}, {os.cpu_count()} cores, {args.threads} BLAS threads, "
           f"NumPy {np.__version__}, load average {os.getloadavg()[0]:.1f}, "
           f"sknets from {os.path.dirname(os.path.dirname(sys.modules['sknets'].__file__))}")
     print(f"# data: {description}; {args.dtype}, Adam, batch {args.batch_size}, alpha {alpha}; "
-          f"medians over {args.epochs} profiled epochs, seconds per epoch")
+          f"medians over {args.epochs} profiled epochs, seconds per epoch ({args.clock} time)")
     print()
     print("| part | forward | backward | total | share | GEMM floor fwd | GEMM floor bwd |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -275,7 +316,6 @@ def main(argv=None):
     print(f"epoch without timers (median): {statistics.median(plain):.4f} s; "
           f"GEMM floor of the epoch: {floor_fwd + floor_bwd:.4f} s "
           f"({statistics.median(plain) / (floor_fwd + floor_bwd):.2f}x of it)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -3,14 +3,17 @@
 from ._config import config_context, get_config, set_config
 from .convnet import ConvNetClassifier
 from .exceptions import DivergenceError
+from .gan import GenerativeAdversarialNetwork
 from .mlp import MLPClassifierScratch, MLPRegressorScratch
 from .neural_net import NeuralNetClassifier, NeuralNetRegressor
 from .perceptron import PerceptronClassifier
+from ._persistence import trusted_types
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConvNetClassifier",
+    "GenerativeAdversarialNetwork",
     "MLPClassifierScratch",
     "MLPRegressorScratch",
     "NeuralNetClassifier",
@@ -20,4 +23,5 @@ __all__ = [
     "config_context",
     "get_config",
     "set_config",
+    "trusted_types",
 ]

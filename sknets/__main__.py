@@ -260,7 +260,7 @@ def build_parser():
     p.add_argument("--patience", type=int, default=None,
                    help="stop after this many epochs without validation improvement "
                         "(n_iter_no_change; default: run all epochs)")
-    p.add_argument("--backend", choices=["numpy", "cupy", "auto"], default=None,
+    p.add_argument("--backend", choices=["numpy", "numba", "cupy", "auto"], default=None,
                    help="array backend (default: sknets.get_config()['backend'])")
     p.add_argument("--hidden-layer-sizes", type=_parse_hidden, default=None, metavar="N,N,...",
                    help="hidden layer sizes for --model mlp, e.g. 256,128 (default: 100)")

@@ -15,7 +15,6 @@ import warnings
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Options, StrOptions
@@ -23,7 +22,10 @@ from sklearn.utils.validation import _check_sample_weight
 
 from ._checks import check_finite_output, check_input_range
 from ._dispatch import _to_numpy_tree, dispatch_backend, float_dtype_name, host_copy
+from ._html_repr import NetworkDiagramMixin
 from ._interrupt import INTERRUPTED
+from ._sparse import input_rows
+from ._persistence import VersionedPickleMixin
 from ._summary import SummaryMixin
 from ._warm_start import check_unchanged
 from .backend import get_backend, is_array, to_numpy
@@ -34,7 +36,8 @@ from .layers import Dense
 PREDICT_BATCH_ROWS = 2048
 
 
-class BaseNetwork(SummaryMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseNetwork(VersionedPickleMixin, NetworkDiagramMixin, SummaryMixin, CallbackSupportMixin,
+                  BaseEstimator, metaclass=ABCMeta):
     """Base class of the sknets network estimators (not for direct use).
 
     Holds the training parameters shared by every estimator, with
@@ -45,7 +48,7 @@ class BaseNetwork(SummaryMixin, CallbackSupportMixin, BaseEstimator, metaclass=A
     """
 
     _parameter_constraints: dict = {
-        "backend": [StrOptions({"numpy", "cupy", "auto"}), None],
+        "backend": [StrOptions({"numpy", "numba", "cupy", "auto"}), None],
         "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64}),
                   None],
     }
@@ -292,15 +295,16 @@ class BaseNetwork(SummaryMixin, CallbackSupportMixin, BaseEstimator, metaclass=A
         dtype = self._compute_dtype()
         check_input_range(X, dtype)
         backend = self._predict_backend(X)
-        layers = self._network.placed(backend).layers[:stop]
+        net = self._network.placed(backend)
+        if stop is not None:
+            net = net._of(net.layers[:stop], backend)
         xp = backend.xp
         fn = self._loss.output if fn is None else fn
         outs = []
         for s in gen_batches(X.shape[0], self._predict_batch_rows):
-            Xb = X[s].toarray() if sp.issparse(X) else X[s, ...]
-            z = backend.asarray(Xb, dtype=dtype)
-            for layer in layers:
-                z = layer.forward(z)
+            # a sparse X stays sparse for a first Dense layer (densified by
+            # the batch before any other)
+            z = net.forward(input_rows(X, s, backend, dtype))
             outs.append(backend.to_numpy(fn(xp, z)))
             check_finite_output(outs[-1], X, dtype)
         return np.concatenate(outs, axis=0) if len(outs) > 1 else outs[0]

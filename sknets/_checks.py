@@ -35,16 +35,20 @@ LOSS_BOUND_FACTOR = 1e12
 
 def max_abs(X):
     """The largest absolute value of ``X`` (dense of any namespace, or sparse),
-    as a Python float; 0.0 for an empty array. One reduction, where ``X`` lives."""
+    as a Python float; 0.0 for an empty array.
+
+    ``max(max(X), -min(X))``: two reductions where ``X`` lives, without the
+    temporary ``abs(X)`` (as large as ``X``) that ``max(abs(X))`` makes, so the
+    extra memory is constant whatever the size of ``X``; one float is read back.
+    """
     if sp.issparse(X):
-        data = X.data
-        return float(np.max(np.abs(data))) if data.size else 0.0
+        X = X.data
     if isinstance(X, np.ndarray):
-        return float(np.max(np.abs(X))) if X.size else 0.0
+        return float(max(np.max(X), -np.min(X))) if X.size else 0.0
     xp = array_api_compat.array_namespace(X)
-    if X.shape[0] == 0 or (X.ndim > 1 and X.shape[1] == 0):
+    if any(d == 0 for d in X.shape):
         return 0.0
-    return float(xp.max(xp.abs(X)))
+    return float(xp.max(xp.stack([xp.max(X), -xp.min(X)])))
 
 
 def _float_bits(dtype):
@@ -59,9 +63,10 @@ def check_input_range(X, dtype, name="X"):
 
     Only a cast to a narrower floating type (float64 input computed in
     float32) can overflow: validation has already refused NaN and infinity
-    in the input's own dtype. Then one reduction (``max(abs(X))``) runs where
-    ``X`` lives (the device, for an array of a device namespace) and one float
-    is read back, once per call; otherwise nothing is computed.
+    in the input's own dtype. Then :func:`max_abs` runs where ``X`` lives (the
+    device, for an array of a device namespace), with no copy of ``X`` (its
+    extra memory does not grow with ``X``), and one float is read back, once
+    per call; otherwise nothing is computed.
 
     Parameters
     ----------

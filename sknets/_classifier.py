@@ -47,6 +47,8 @@ class NetworkClassifierMixin(ClassifierMixin):
         ``classes`` on a first ``partial_fit`` call); otherwise the labels
         are checked against ``classes_``.
         """
+        if hasattr(self, "classes_"):   # encoded on the host; committed in fit's namespace
+            self.classes_ = to_numpy(self.classes_)
         if incremental:
             if reset:   # the first call: the labels' type, then "classes must be passed..."
                 check_classification_targets(to_numpy(y))
@@ -214,7 +216,8 @@ class NetworkClassifierMixin(ClassifierMixin):
 
     def _proba(self, X):
         """:meth:`predict_proba` of validated ``X``, as NumPy."""
-        if len(self.classes_) == 1 and self._label_binarizer.y_type_ != "multilabel-indicator":
+        if (len(self._label_binarizer.classes_) == 1
+                and self._label_binarizer.y_type_ != "multilabel-indicator"):
             return np.ones((X.shape[0], 1), dtype=self._compute_dtype())
         if self.n_outputs_ == 1:
             return self._forward_output(

@@ -27,6 +27,20 @@ KERNELS = {
         " v = v * b2 + (g * g) * c2;"
         " p = p - (m * lr) / (sqrt(v) + eps);",
     ),
+    # h += g^2;  p -= lr g / (sqrt(h) + eps)   (AdaGrad)
+    "adagrad": (
+        "T g, T lr, T eps",
+        "T p, T h",
+        "h = h + g * g;"
+        " p = p - (g * lr) / (sqrt(h) + eps);",
+    ),
+    # h = d h + (1 - d) g^2;  p -= lr g / (sqrt(h) + eps)   (RMSprop; c = 1 - d)
+    "rmsprop": (
+        "T g, T d, T c, T lr, T eps",
+        "T p, T h",
+        "h = h * d + (g * c) * g;"
+        " p = p - (g * lr) / (sqrt(h) + eps);",
+    ),
     # v = mu v - lr g;  p += v
     "momentum": (
         "T g, T mu, T lr",
@@ -56,7 +70,7 @@ def fused_step(name, inputs, outputs):
 
     Parameters
     ----------
-    name : {"adam", "momentum", "nesterov"}
+    name : {"adam", "adagrad", "rmsprop", "momentum", "nesterov"}
     inputs : sequence
         The gradient (a CuPy array) then the Python-float hyper-parameters,
         in the order of the kernel's input parameters.

@@ -90,17 +90,28 @@ class EpochTable:
     loss : str or None, default=None
         The name of the loss class (``"PerceptronCriterion"`` selects the
         perceptron's legend).
+    columns, legend, best_flags : tuple, tuple, dict, default: the networks'
+        ``(history key, title, format)`` of each possible column, the
+        ``(key, text)`` legend lines, and the flags that mark a column's
+        best value; another estimator (the GAN) passes its own.
     """
 
-    def __init__(self, stream=None, verbose=2, max_epochs=None, loss=None):
+    def __init__(self, stream=None, verbose=2, max_epochs=None, loss=None, columns=_COLUMNS,
+                 legend=None, best_flags=None):
         self.stream = stream
+        self._all_columns = columns
+        self._best_flags = BEST_FLAGS if best_flags is None else best_flags
+        valid = [flag for key, flag in self._best_flags.items() if key.startswith("valid_")]
+        self._best_flag = valid[-1] if valid else None   # a new best of it gets a row
         self._columns = None
         self._seen = 0
         self._pending = None       # the last record, if not printed (printed at the end)
         self._stretch_best = None  # the stretch's last new best, if not printed yet
         self._header_written = False
         self._every = None
-        self._legend = _PERCEPTRON_LEGEND if loss == "PerceptronCriterion" else _LEGEND
+        if legend is None:
+            legend = _PERCEPTRON_LEGEND if loss == "PerceptronCriterion" else _LEGEND
+        self._legend = legend
         if int(verbose) < 2 and max_epochs is not None and max_epochs > SHORT_FIT:
             self._every = math.ceil((max_epochs - FIRST_ROWS) / STRETCHES)
 
@@ -112,7 +123,7 @@ class EpochTable:
         cells = []
         for (key, _, fmt), width in zip(self._columns, self._widths()):
             text = format(record[key], fmt)
-            flag = BEST_FLAGS.get(key)
+            flag = self._best_flags.get(key)
             text += "+" if flag and record.get(flag) else " "
             cells.append(text.rjust(width + 1))
         return "  ".join(cells)
@@ -122,8 +133,9 @@ class EpochTable:
         keys = {key for key, _, _ in self._columns}
         lines = [text for key, text in self._legend if key in keys]
         if self._every is not None:
-            best = (" (after the stretch's last new best valid_score, if another epoch)"
-                    if "valid_score" in keys else "")
+            key = next((k for k, f in self._best_flags.items() if f == self._best_flag), None)
+            best = (f" (after the stretch's last new best {key}, if another epoch)"
+                    if key in keys else "")
             lines.append(f"rows: epochs 1-{FIRST_ROWS}, then one every {self._every} "
                          f"epochs{best}, and the last (verbose=2: every epoch)")
         return "\n".join(lines)
@@ -139,11 +151,11 @@ class EpochTable:
         self._seen += 1
         n = self._seen
         if self._columns is None:
-            self._columns = [c for c in _COLUMNS if c[0] in record]
+            self._columns = [c for c in self._all_columns if c[0] in record]
         if self._every is None or n <= FIRST_ROWS:
             _write(self._row_text(record), self.stream)
             return
-        if record.get("valid_score_best"):
+        if self._best_flag and record.get(self._best_flag):
             self._stretch_best = record
         if (n - FIRST_ROWS) % self._every:
             self._pending = record
@@ -169,7 +181,7 @@ class EpochTable:
         _write(self._flush_text(self._pending) + message + "\n", self.stream)
 
 
-def mark_best(record, history):
+def mark_best(record, history, best_flags=None):
     """Add the ``*_best`` flags to ``record``: is each value the best so far?
 
     The best value so far is that of the last record flagged best (found by
@@ -181,8 +193,12 @@ def mark_best(record, history):
         The new epoch's history record (modified in place).
     history : list of dict
         The records of the previous epochs.
+    best_flags : dict or None, default=None
+        ``{key: flag}`` of the values to flag (default :data:`BEST_FLAGS`);
+        keys ending in ``score`` are best when highest, the others when
+        lowest.
     """
-    for key, flag in BEST_FLAGS.items():
+    for key, flag in (BEST_FLAGS if best_flags is None else best_flags).items():
         if key not in record:
             continue
         best = next((h[key] for h in reversed(history) if h.get(flag) and key in h), None)

@@ -25,9 +25,14 @@ _EXTRA_PARAMS_DOC = """
 """
 
 _TRAINING_PARAMS_DOC = """
-    solver : {"lbfgs", "sgd", "adam"}, default="adam"
+    solver : {"lbfgs", "sgd", "adam", "adagrad", "rmsprop"}, default="adam"
         Weight optimizer: L-BFGS-B through :func:`scipy.optimize.minimize`,
-        stochastic gradient descent (with momentum), or Adam.
+        stochastic gradient descent (with momentum), Adam (Kingma & Ba, 2015),
+        or AdaGrad (Duchi et al., 2011) and RMSprop (Tieleman & Hinton, 2012)
+        as the book "Deep Learning from Scratch" writes them
+        (``common/optimizer.py``: ``h += g*g`` or ``h = 0.99 h + 0.01 g*g``,
+        then ``w -= lr g / (sqrt(h) + 1e-7)``; see
+        :class:`sknets.optimizers.AdaGrad`, :class:`sknets.optimizers.RMSprop`).
 
     alpha : float, default=0.0001
         Strength of the L2 penalty on the weights (not the biases), divided by
@@ -40,13 +45,14 @@ _TRAINING_PARAMS_DOC = """
         Step-size schedule for ``solver="sgd"`` (scikit-learn's meanings).
 
     learning_rate_init : float, default=0.001
-        Initial step size (sgd, adam).
+        Initial step size (the stochastic solvers). The book uses 0.01 for
+        adagrad and rmsprop, which train slowly at 0.001.
 
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
 
     max_iter : int, default=200
-        Maximum number of epochs (sgd, adam) or iterations (lbfgs).
+        Maximum number of epochs (stochastic solvers) or iterations (lbfgs).
 
     shuffle : bool, default=True
         Shuffle the samples before each epoch.
@@ -97,13 +103,18 @@ _TRAINING_PARAMS_DOC = """
         Adam's numerical stability term.
 
     n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping (sgd, adam).
+        Epochs without ``tol`` improvement before stopping (stochastic solvers).
 
     max_fun : int, default=15000
         Maximum number of loss evaluations (lbfgs).
 
-    backend : {"numpy", "cupy", "auto"} or None, default=None
+    backend : {"numpy", "numba", "cupy", "auto"} or None, default=None
         Array backend; ``None`` uses ``sknets.get_config()["backend"]``.
+        ``"numba"``: NumPy arrays with compiled CPU kernels for convolution,
+        pooling and the optimizer steps (``pip install "sknets[fast]"``; the
+        same results as ``"numpy"``, compiled once per machine);
+        ``"cupy"``: a CUDA GPU; ``"auto"``: CuPy when a GPU is usable, else
+        NumPy.
 
     dtype : {"float32", "float64"} or None, default=None
         Floating type of the computation, the fitted weights and the outputs

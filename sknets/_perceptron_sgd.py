@@ -1,23 +1,28 @@
 """The perceptron's fit, estimator side: its one-layer network and its targets.
 
 :func:`initial_network` builds the one ``Dense`` layer from zeros or given
-weights; :func:`train_perceptron` encodes the one-vs-rest problems (targets
-in {-1, +1}, class and sample weights), draws the validation split and the
-shuffling seed as scikit-learn does (:mod:`sknets._sgd_draws`) and runs the
-per-sample trainer (:class:`~sknets.training.PerceptronTrainer`). The
-estimator's public API lives in :mod:`sknets.perceptron`.
+weights; :func:`train_perceptron` sets up the one-vs-rest problems as
+scikit-learn does (targets in {-1, +1}, class and sample weights, the
+validation split and one shuffling seed per problem:
+:func:`sknets._perceptron_ovr.setup_problems`) and runs the per-sample
+trainer (:class:`~sknets.training.PerceptronTrainer`). The estimator's
+public API lives in :mod:`sknets.perceptron`.
 """
 
 import numpy as np
-from sklearn.utils import compute_class_weight
+import scipy.sparse as sp
 from sklearn.utils.validation import _check_sample_weight
 
-from ._sgd_draws import validation_split_and_seed
+from ._perceptron_ovr import setup_problems
 from .backend import to_numpy
 from .network import Sequential
 from .training import PerceptronConfig, PerceptronTrainer
 
-__all__ = ["initial_network", "encode_targets", "train_perceptron"]
+__all__ = ["ENGINE", "initial_network", "train_perceptron"]
+
+#: the engine of the epoch functions (:mod:`sknets._perceptron_epoch`):
+#: "auto" (numba when installed), "numba" or "numpy".
+ENGINE = "auto"
 
 
 def _given(value, shape, name, n_outputs, n_features):
@@ -72,36 +77,26 @@ def initial_network(layers, n_features, n_outputs, backend, dtype, coef_init, in
     return network
 
 
-def encode_targets(classes, y, sample_weight, class_weight):
-    """Targets in {-1, +1} and per-problem weights, shape (n_samples, n_outputs).
-
-    Two classes: one problem, ``classes[1]`` positive; weights
-    ``class_weight[1]`` / ``class_weight[0]``. More classes: problem ``k``
-    is ``classes[k]`` against the rest; its positives weigh
-    ``class_weight[k]``, its negatives 1 (scikit-learn's convention).
-    """
-    sw = np.asarray(to_numpy(sample_weight), dtype=np.float64)
-    if len(classes) == 2:
-        pos = (y == classes[1])[:, None]
-        weights = np.where(pos, class_weight[1], class_weight[0])
-    else:
-        pos = y[:, None] == classes[None, :]
-        weights = np.where(pos, class_weight[None, :], 1.0)
-    Y = np.where(pos, 1.0, -1.0)
-    return Y, sw[:, None] * weights
+def _host_input(X, dtype):
+    """Validated ``X`` as a host array (or CSR matrix) of the compute ``dtype``."""
+    if sp.issparse(X):
+        return sp.csr_matrix(X, dtype=dtype)
+    return np.ascontiguousarray(to_numpy(X), dtype=dtype)
 
 
 def train_perceptron(est, state, X, y, sample_weight, max_iter, tasks):
     """Train ``state`` (the perceptron ``est``'s, with this fit's encoding) on
     validated ``X`` and labels ``y``; returns True when Ctrl-C stopped it."""
-    class_weight = compute_class_weight(est.class_weight, classes=est.classes_, y=y)
     sample_weight = _check_sample_weight(sample_weight, np.empty((X.shape[0], 0)),
                                          dtype=np.float64,
                                          allow_all_zero_weights=est.early_stopping)
-    Y, weights = encode_targets(est.classes_, y, sample_weight, class_weight)
-    mask, seed = validation_split_and_seed(est, y, sample_weight, Y.shape[1])
-    config = PerceptronConfig.from_params(est.get_params(deep=False))
+    problems = setup_problems(_host_input(X, state.dtype), y, est.classes_,
+                              sample_weight=sample_weight, class_weight=est.class_weight,
+                              random_state=est.random_state,
+                              early_stopping=est.early_stopping,
+                              validation_fraction=est.validation_fraction)
+    config = PerceptronConfig.from_params(est.get_params(deep=False), engine=ENGINE)
     trainer = PerceptronTrainer(state, config, est._decode_targets, tasks)
-    interrupted = trainer.run(X, y, Y, weights, sample_weight, mask, seed, max_iter)
+    interrupted = trainer.run(problems, y, max_iter)
     state.t += state.n_iter * X.shape[0]
     return interrupted

@@ -47,38 +47,68 @@ def sgd_shuffle_permutation(n, seed):
     return np.asarray(ind, dtype=np.intp)
 
 
-def validation_split_and_seed(est, y, sample_weight, n_outputs):
-    """The held-out mask and the shuffling seed, drawn as scikit-learn draws them.
+def validation_split_and_seeds(y, sample_weight, n_problems, *, random_state,
+                               early_stopping, validation_fraction):
+    """The held-out mask and each problem's shuffling seed, drawn as scikit-learn
+    draws them.
 
-    ``est`` is the perceptron (its ``random_state``, ``early_stopping`` and
-    ``validation_fraction``); ``n_outputs`` is 1 for two classes, else the
-    number of one-vs-rest problems.
+    Two classes (``n_problems == 1``, ``fit_binary``): ``make_dataset`` draws
+    its own seed first, then the validation split, then the shuffling seed.
+    More classes (``BaseSGDClassifier._fit_multiclass``): the split on the
+    multiclass labels, then one seed per class
+    (``random_state.randint(MAX_INT, size=n_classes)``), from which each
+    binary problem draws as ``fit_binary`` does (``make_dataset``'s seed,
+    then its shuffling seed).
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        The labels (the split is stratified on them).
+    sample_weight : ndarray of shape (n_samples,)
+    n_problems : int
+        1 for two classes, else the number of classes.
+    random_state : int, RandomState instance or None
+        The estimator's ``random_state`` (an instance is drawn from, as
+        scikit-learn draws from it).
+    early_stopping : bool
+    validation_fraction : float
+
+    Returns
+    -------
+    validation_mask : ndarray of shape (n_samples,), dtype bool
+        True on the held-out rows (none without early stopping).
+    seeds : ndarray of shape (n_problems,), dtype int64
+        The ``seed`` scikit-learn passes to its plain SGD for each problem.
+
+    Raises
+    ------
+    ValueError
+        If the held-out rows all have zero weight or a split is empty.
     """
-    rng = check_random_state(est.random_state)
-    if n_outputs == 1:
-        # fit_binary: make_dataset draws its own seed first, then the split,
-        # then the shuffling seed.
+    split = dict(random_state=random_state, early_stopping=early_stopping,
+                 validation_fraction=validation_fraction)
+    if n_problems == 1:
+        rng = check_random_state(random_state)
         rng.randint(1, np.iinfo(np.int32).max)
-        mask = _validation_mask(est, y, sample_weight)
-        return mask, int(rng.randint(_MAX_INT))
-    # one-vs-rest: the split, then one seed per problem; the shared order is
-    # that of the first problem.
-    mask = _validation_mask(est, y, sample_weight)
-    rng = check_random_state(est.random_state)
-    seeds = rng.randint(_MAX_INT, size=n_outputs)
-    first = check_random_state(seeds[0])
-    first.randint(1, np.iinfo(np.int32).max)
-    return mask, int(first.randint(_MAX_INT))
+        mask = _split_mask(y, sample_weight, **split)
+        return mask, np.array([rng.randint(_MAX_INT)], dtype=np.int64)
+    mask = _split_mask(y, sample_weight, **split)
+    class_seeds = check_random_state(random_state).randint(_MAX_INT, size=n_problems)
+    seeds = np.empty(n_problems, dtype=np.int64)
+    for k, class_seed in enumerate(class_seeds):
+        rng = check_random_state(class_seed)
+        rng.randint(1, np.iinfo(np.int32).max)   # make_dataset's seed
+        seeds[k] = rng.randint(_MAX_INT)
+    return mask, seeds
 
 
-def _validation_mask(est, y, sample_weight):
+def _split_mask(y, sample_weight, *, random_state, early_stopping, validation_fraction):
     """Boolean mask of the held-out rows (none without early stopping)."""
     n_samples = y.shape[0]
     mask = np.zeros(n_samples, dtype=bool)
-    if not est.early_stopping:
+    if not early_stopping:
         return mask
-    cv = StratifiedShuffleSplit(test_size=est.validation_fraction,
-                                random_state=est.random_state)
+    cv = StratifiedShuffleSplit(test_size=validation_fraction, random_state=random_state)
     idx_train, idx_val = next(cv.split(np.zeros((n_samples, 1)), y))
     if not np.any(sample_weight[idx_val] > 0):
         raise ValueError(
@@ -88,7 +118,7 @@ def _validation_mask(est, y, sample_weight):
     if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
         raise ValueError(
             f"Splitting {n_samples} samples into a train set and a validation set with "
-            f"validation_fraction={est.validation_fraction!r} led to an empty set "
+            f"validation_fraction={validation_fraction!r} led to an empty set "
             f"({idx_train.shape[0]} and {idx_val.shape[0]} samples). Please either "
             "change validation_fraction, increase number of samples, or disable "
             "early_stopping."

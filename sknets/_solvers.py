@@ -1,4 +1,4 @@
-"""The solvers of the MLP-like estimators: mini-batch SGD/Adam and L-BFGS.
+"""The solvers of the MLP-like estimators: mini-batch SGD/Adam/AdaGrad/RMSprop and L-BFGS.
 
 :class:`SolverMixin` gives a :class:`~sknets._base.BaseNetwork` scikit-learn's
 ``MLPClassifier`` training parameters (names, defaults, meanings), the fitted
@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ._base import BaseNetwork
 from ._dispatch import dispatch_backend, to_namespace
+from ._memory import check_estimator_fit
 from .network import Sequential
 from .training import (STOCHASTIC_SOLVERS, FitState, LbfgsConfig, LbfgsTrainer,
                        MiniBatchConfig, MiniBatchTrainer)
@@ -33,7 +34,7 @@ class SolverMixin:
 
     _parameter_constraints: dict = {
         **BaseNetwork._parameter_constraints,
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam", "adagrad", "rmsprop"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
@@ -85,6 +86,9 @@ class SolverMixin:
         ``random_state``, the loss for ``Y``, the encoding just validated."""
         shape = self._input_shape(X.shape[1])
         layers = self._build_layers(shape, Y.shape[1])
+        # Sized before anything is allocated: beyond the memory available,
+        # a ValueError names the layer and the parameter (sknets._memory).
+        check_estimator_fit(self, X, layers, shape, dtype, backend)
         network = Sequential(layers).build(shape, backend, dtype, random_state)
         state = FitState(network, self._make_loss(Y), dtype, self._encoding(), self._architecture(),
                          dispatch_backend(X))
@@ -110,6 +114,8 @@ class SolverMixin:
     def _fitted_attributes(self, state):
         """Every fitted attribute of ``state``, by name (what the commit sets)."""
         attrs = dict(state.encoding)
+        if "classes_" in attrs:   # in fit's namespace, as scikit-learn's array-API classifiers
+            attrs["classes_"] = to_namespace(attrs["classes_"], state.attribute_backend)
         attrs.update(
             _state=state, n_iter_=state.n_iter, t_=state.t, n_outputs_=state.n_outputs,
             out_activation_=state.loss.out_activation, history_=state.history,

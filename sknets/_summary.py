@@ -2,10 +2,8 @@
 
 from numbers import Integral
 
-import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .backend import get_backend
 from .network import Sequential, format_summary
 
 
@@ -23,9 +21,11 @@ class SummaryMixin:
         ----------
         input_shape : tuple of int or None, default=None
             One sample's input shape, e.g. ``(n_features,)``. Required for an
-            unfitted estimator: the layers are then built on the CPU with a
-            throwaway ``RandomState`` (the estimator is left unchanged). A
-            fitted estimator describes its own network when it is None.
+            unfitted estimator: the rows then come from the layers' plans
+            (shapes and counts, nothing built or allocated: a network of
+            billions of weights is described too; the estimator is left
+            unchanged). A fitted estimator describes its own network when it
+            is None.
         n_outputs : int or None, default=None
             Units of the output layer when building from ``input_shape``
             (e.g. the number of classes); default: the fitted ``n_outputs_``,
@@ -47,16 +47,18 @@ class SummaryMixin:
         """
         if input_shape is None:
             check_is_fitted(self, "_network")
-            net = self._network
+            rows, shape = self._network.summary_rows(), self._network.input_shape_
         else:
-            net = self._throwaway_network(input_shape, n_outputs)
-        text = format_summary(net.summary_rows(), net.input_shape_, self._compute_dtype())
+            rows, shape = self._planned_rows(input_shape, n_outputs)
+        text = format_summary(rows, shape, self._compute_dtype())
         if print_fn is not None:
             print_fn(text)
         return text
 
-    def _throwaway_network(self, input_shape, n_outputs=None):
-        """The network built for ``input_shape`` on NumPy, without fitting."""
+    def _planned_rows(self, input_shape, n_outputs=None):
+        """The summary rows and input shape of the network this estimator would
+        build for ``input_shape``, from the layers' plans: nothing is built or
+        allocated, so a network too large to fit in memory is described too."""
         if isinstance(input_shape, Integral):
             input_shape = (input_shape,)
         shape = tuple(input_shape)
@@ -71,6 +73,4 @@ class SummaryMixin:
         if len(shape) == 1:
             shape = tuple(self._input_shape(int(shape[0])))
         layers = self._build_layers(shape, int(n_outputs))
-        return Sequential(layers).build(
-            shape, get_backend("numpy"), self._compute_dtype(), np.random.RandomState(0)
-        )
+        return Sequential(layers).summary_rows(shape), shape

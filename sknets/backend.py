@@ -9,21 +9,29 @@ the backend with :meth:`Backend.asarray`.
 Backends:
 
 - ``"numpy"`` (default): NumPy through ``array_api_compat.numpy``.
+- ``"numba"``: NumPy arrays too, with the hot passes (im2col/col2im, max
+  pooling, bias, optimizer steps) compiled by numba
+  (``pip install "sknets[fast]"``); the same results as ``"numpy"``.
 - ``"cupy"``: CuPy on a CUDA GPU (``pip install "sknets[gpu]"``).
 - ``"auto"``: CuPy when a usable GPU is present, NumPy otherwise.
 - any other array-API namespace (e.g. ``array_api_strict``), used when an
   estimator follows its input's namespace under scikit-learn's
   ``array_api_dispatch``.
 
+Each backend owns its kernels (``Backend.kernels``, :mod:`sknets._kernels`):
+the passes whose best form depends on the library, behind one interface.
 Where an estimator's results go, and which backend its input asks for under
 scikit-learn's array-API dispatch, is :mod:`sknets._dispatch`.
 """
+
+import warnings
 
 import numpy as np
 import array_api_compat
 
 from ._config import get_config
 from ._cupy_setup import _cupy_backend, _is_cupy_array, gpu_available
+from ._kernels import kernels_for
 
 __all__ = ["Backend", "get_backend", "gpu_available", "namespace_backend", "to_numpy",
            "read_back"]
@@ -40,12 +48,18 @@ class Backend:
         An array-API compatible namespace.
     device : object, default=None
         Device on which arrays are created (``None``: the namespace default).
+
+    Attributes
+    ----------
+    kernels : sknets._kernels.ArrayAPIKernels
+        The backend's implementation of the hot passes.
     """
 
     def __init__(self, name, xp, device=None):
         self.name = name
         self.xp = xp
         self.device = device
+        self.kernels = kernels_for(name, xp)
 
     def __repr__(self):
         return f"Backend({self.name!r})"
@@ -67,7 +81,8 @@ class Backend:
 
     @property
     def is_numpy(self):
-        return self.name == "numpy"
+        """Whether the arrays are NumPy arrays (``"numpy"`` and ``"numba"``)."""
+        return self.name in ("numpy", "numba")
 
     def dtype(self, dtype):
         """The namespace's dtype object for a NumPy dtype, its name, or a
@@ -150,11 +165,6 @@ class Backend:
     def sliding_windows(self, x, window, stride):
         """Windows over the two spatial axes of a channels-last batch.
 
-        The im2col building block of convolution and pooling. On NumPy and
-        CuPy the result is a strided *view* (``as_strided``: no copy); any
-        other array-API namespace gets a copy built by a loop over the
-        ``kh * kw`` kernel offsets with standard slicing and ``xp.stack``.
-
         Parameters
         ----------
         x : array of shape (n_samples, height, width, channels)
@@ -167,33 +177,13 @@ class Backend:
         Returns
         -------
         windows : array of shape (n_samples, out_h, out_w, kh, kw, channels)
-            ``windows[n, i, j, a, b, c] == x[n, i*sh + a, j*sw + b, c]`` with
-            ``out_h = (height - kh) // sh + 1`` (likewise ``out_w``). Treat
-            it as read-only.
+            ``windows[n, i, j, a, b, c] == x[n, i*sh + a, j*sw + b, c]``: a
+            strided view on NumPy and CuPy, a copy elsewhere
+            (:class:`sknets._kernels.ArrayAPIKernels`). Treat it as read-only.
         """
-        n, h, w, c = x.shape
-        (kh, kw), (sh, sw) = window, stride
-        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
-        shape = (n, oh, ow, kh, kw, c)
-        if self.name in ("numpy", "cupy"):
-            s0, s1, s2, s3 = x.strides
-            strides = (s0, s1 * sh, s2 * sw, s1, s2, s3)
-            if self.name == "numpy":
-                from numpy.lib.stride_tricks import as_strided
+        from ._kernels._geometry import plan
 
-                return as_strided(x, shape, strides, writeable=False)
-            # pragma: no cover - needs a GPU. CuPy's as_strided has no
-            # ``writeable`` argument (its views are always writeable).
-            from cupy.lib.stride_tricks import as_strided
-
-            return as_strided(x, shape, strides)
-        xp = self.xp
-        rows = [
-            xp.stack([x[:, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw, :]
-                      for b in range(kw)], axis=3)
-            for a in range(kh)
-        ]
-        return xp.stack(rows, axis=3)
+        return self.kernels._windows(x, plan(x.shape, window, stride))
 
 
 def ufunc_namespace(a):
@@ -264,11 +254,29 @@ def _numpy_backend():
     return Backend("numpy", xp_np)
 
 
+def _numba_backend():
+    """NumPy arrays with the compiled kernels (ImportError without numba)."""
+    import array_api_compat.numpy as xp_np
+
+    from ._kernels._numba import numba_import_error
+
+    error = numba_import_error()
+    if error is not None:
+        raise error
+    return Backend("numba", xp_np)
+
+
 def _backend_from_state(name, device=None):
     if name == "numpy":
         return _numpy_backend()
     if name == "cupy":
         return _cupy_backend()
+    if name == "numba":
+        try:
+            return _numba_backend()
+        except ImportError as exc:   # the same arrays, without the compiled kernels
+            warnings.warn(f"{exc} Using backend='numpy' instead.", UserWarning, stacklevel=2)
+            return _numpy_backend()
     import importlib
 
     return namespace_backend(importlib.import_module(name), device=device)
@@ -348,7 +356,7 @@ def get_backend(name=None):
 
     Parameters
     ----------
-    name : {"numpy", "cupy", "auto"} or None, default=None
+    name : {"numpy", "numba", "cupy", "auto"} or None, default=None
         ``None`` reads ``sknets.get_config()["backend"]``.
 
     Returns
@@ -360,7 +368,8 @@ def get_backend(name=None):
     ValueError
         If ``name`` is not a known backend.
     ImportError
-        If ``"cupy"`` is asked for and CuPy is not installed.
+        If ``"cupy"`` is asked for and CuPy is not installed, or ``"numba"``
+        and numba is not.
     RuntimeError
         If ``"cupy"`` is asked for and no CUDA GPU is reachable.
     """
@@ -368,10 +377,12 @@ def get_backend(name=None):
         name = get_config()["backend"]
     if name == "numpy":
         return _numpy_backend()
+    if name == "numba":
+        return _numba_backend()
     if name == "cupy":
         return _cupy_backend()
     if name == "auto":
         return _cupy_backend() if gpu_available() else _numpy_backend()
     raise ValueError(
-        f"backend must be 'numpy', 'cupy', 'auto' or None, got {name!r}."
+        f"backend must be 'numpy', 'numba', 'cupy', 'auto' or None, got {name!r}."
     )

@@ -29,6 +29,7 @@ from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _SHARED_PARAMS_DOC
 from ._features import NetworkFeaturesMixin
+from ._set_output import FeatureNamesOutMixin
 from .layers import (Activation, AvgPool2D, BatchNormalization, Conv2D, Flatten, MaxPool2D,
                      Reshape)
 from .layers.conv import _pair
@@ -63,7 +64,8 @@ def infer_image_shape(n_features):
     return (s, s, 1) if s * s == n_features else (1, n_features, 1)
 
 
-class ConvNetClassifier(NetworkClassifierMixin, NetworkFeaturesMixin, SolverMixin,
+class ConvNetClassifier(NetworkClassifierMixin, FeatureNamesOutMixin, NetworkFeaturesMixin,
+                        SolverMixin,
                         BaseNetwork):
     """Convolutional neural network classifier, written from scratch.
 

@@ -5,12 +5,15 @@
   separable Boolean function but not XOR (Minsky and Papert, 1969).
 - :func:`make_fruit`: a generated two-feature data set (fruit size in cm and
   a colour value), two classes, for plotting a perceptron's decision line.
+- :func:`make_mnist1d`: MNIST-1D (Greydanus, 2020), ten classes of
+  40-step signals generated offline by the ``mnist1d`` package, for the
+  sequence layers.
 """
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-__all__ = ["FRUIT_NAMES", "LOGIC_GATES", "make_fruit", "make_logic_gate"]
+__all__ = ["FRUIT_NAMES", "LOGIC_GATES", "make_fruit", "make_logic_gate", "make_mnist1d"]
 
 #: Output column of each gate's truth table, for the inputs
 #: ``(0, 0), (0, 1), (1, 0), (1, 1)`` in that order.
@@ -132,3 +135,72 @@ def make_fruit(n_samples=100, random_state=None):
     y = np.concatenate([np.zeros(n_apple, dtype=np.int64), np.ones(n_lemon, dtype=np.int64)])
     order = rng.permutation(n_samples)
     return X[order], y[order]
+
+
+def make_mnist1d(n_samples=5000, *, random_state=42):
+    """MNIST-1D: ten classes of one-dimensional signals of 40 timesteps [1]_.
+
+    Generated (offline, nothing is downloaded) by the ``mnist1d`` package's
+    ``make_dataset`` with its default arguments but ``num_samples`` and
+    ``seed``: each class is a template pattern, padded, shifted, scaled,
+    sheared and noised at random; the set is standardised as a whole (zero
+    mean, unit standard deviation). With the defaults, the first 4,000 rows
+    are the package's training set and the last 1,000 its test set, the
+    split the paper and its benchmarks use. Python's and NumPy's global
+    random states, which the package seeds, are restored afterwards.
+
+    Parameters
+    ----------
+    n_samples : int, default=5000
+        Number of signals (a multiple of 10 keeps the classes balanced).
+    random_state : int, default=42
+        The package's ``seed`` (42 is its default).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 40, 1), dtype float64
+        The signals as channels-last sequences ``(n_samples, timesteps,
+        features)``.
+    y : ndarray of shape (n_samples,), dtype int64
+        The digit classes 0-9.
+
+    Raises
+    ------
+    ImportError
+        If the ``mnist1d`` package is not installed (``pip install mnist1d``).
+    ValueError
+        If ``n_samples`` is not an integer >= 10.
+
+    References
+    ----------
+    .. [1] S. Greydanus and D. Kobak, "Scaling down deep learning with
+       MNIST-1D", ICML 2024 (arXiv:2011.14439).
+
+    Examples
+    --------
+    >>> from sknets.datasets import make_mnist1d
+    >>> X, y = make_mnist1d(100, random_state=0)  # doctest: +SKIP
+    >>> X.shape, y.shape  # doctest: +SKIP
+    ((100, 40, 1), (100,))
+    """
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
+            or n_samples < 10:
+        raise ValueError(f"n_samples must be an integer >= 10, got {n_samples!r}.")
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError as exc:
+        raise ImportError("make_mnist1d needs the mnist1d package: pip install mnist1d") \
+            from exc
+    import random
+
+    args = get_dataset_args()
+    args.num_samples, args.seed = int(n_samples), int(random_state)
+    py_state, np_state = random.getstate(), np.random.get_state()
+    try:
+        data = make_dataset(args)
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+    X = np.concatenate([data["x"], data["x_test"]]).astype(np.float64)[:, :, None]
+    y = np.concatenate([data["y"], data["y_test"]]).astype(np.int64)
+    return X, y

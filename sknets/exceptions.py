@@ -12,3 +12,9 @@ class DivergenceError(ValueError, ArithmeticError):
     ``StandardScaler``; the message gives its largest absolute value) or
     lower ``learning_rate_init``.
     """
+
+
+class NotExportableError(ValueError):
+    """An estimator or a layer has no ONNX form (:mod:`sknets.onnx`): raised
+    before anything is written, so no model that computes something else is
+    ever produced. The message names what cannot be exported and why."""

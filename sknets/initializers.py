@@ -9,6 +9,8 @@ References
    deep feedforward neural networks", AISTATS 2010.
 .. [2] K. He, X. Zhang, S. Ren and J. Sun, "Delving deep into rectifiers:
    surpassing human-level performance on ImageNet classification", ICCV 2015.
+.. [3] A. M. Saxe, J. L. McClelland and S. Ganguli, "Exact solutions to the
+   nonlinear dynamics of learning in deep linear neural networks", ICLR 2014.
 """
 
 import numpy as np
@@ -71,6 +73,32 @@ def he_uniform(rng, fan_in, fan_out, kernel_shape, bias_shape):
     bound = np.sqrt(6.0 / fan_in)
     kernel = rng.uniform(-bound, bound, kernel_shape)
     return kernel, np.zeros(bias_shape)
+
+
+def orthogonal(rng, n, n_blocks=1):
+    """``n_blocks`` orthogonal ``(n, n)`` matrices side by side, shape ``(n, n_blocks * n)``.
+
+    Each block is the ``Q`` of the QR decomposition of a standard normal
+    matrix, its columns' signs fixed by the diagonal of ``R`` so that the draw
+    is uniform over the orthogonal group [3]_; recurrent kernels start this way
+    (one block per gate), as Keras' ``Orthogonal`` initializer does.
+
+    Parameters
+    ----------
+    rng : numpy.random.RandomState
+    n : int
+        Size of each square block (a recurrent layer's units).
+    n_blocks : int, default=1
+
+    Returns
+    -------
+    kernel : numpy.ndarray of shape (n, n_blocks * n), dtype float64
+    """
+    blocks = []
+    for _ in range(n_blocks):
+        q, r = np.linalg.qr(rng.standard_normal((n, n)))
+        blocks.append(q * np.sign(np.diag(r) + (np.diag(r) == 0)))
+    return np.concatenate(blocks, axis=1)
 
 
 INITIALIZERS = {"glorot_uniform": glorot_uniform, "he_uniform": he_uniform}

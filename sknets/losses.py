@@ -243,3 +243,90 @@ class PerceptronCriterion(Loss):
 
 
 LOSSES["perceptron"] = PerceptronCriterion
+
+
+def softplus(xp, z):
+    """``log(1 + exp(z))`` without overflow: ``max(z, 0) + log1p(exp(-|z|))``."""
+    return xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
+
+
+class DiscriminatorLoss(Loss):
+    """A GAN discriminator's sigmoid cross-entropy, with one-sided label smoothing.
+
+    The discriminator's logit ``z`` says how real a sample looks; ``y`` is 1
+    for a real sample and 0 for a generated one [1]_. Real targets are
+    smoothed to ``1 - label_smoothing`` and fake ones stay 0 (one-sided
+    smoothing, Salimans et al. [2]_), which keeps the discriminator from
+    growing over-confident logits on real data. Per sample
+    ``softplus(z) - t z`` with ``t = y (1 - label_smoothing)``, computed as
+    :class:`SigmoidCrossEntropy` is (no exponential overflows), with the
+    gradient ``(sigmoid(z) - t) / n``.
+
+    Parameters
+    ----------
+    label_smoothing : float in [0, 1), default=0.0
+        How far real targets are moved from 1 toward 0.
+
+    References
+    ----------
+    .. [1] I. Goodfellow, J. Pouget-Abadie, M. Mirza, B. Xu, D. Warde-Farley,
+       S. Ozair, A. Courville and Y. Bengio, "Generative adversarial nets",
+       NeurIPS 2014.
+    .. [2] T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford and
+       X. Chen, "Improved techniques for training GANs", NeurIPS 2016,
+       section 3.4.
+    """
+
+    out_activation = "logistic"
+
+    def __init__(self, label_smoothing=0.0):
+        self.label_smoothing = label_smoothing
+
+    def _targets(self, y):
+        return y * (1.0 - self.label_smoothing) if self.label_smoothing else y
+
+    def output(self, xp, z):
+        return sigmoid(xp, z)
+
+    def per_sample(self, xp, z, y):
+        return xp.sum(softplus(xp, z) - z * self._targets(y), axis=1)
+
+    def loss_and_grad(self, xp, z, y, sample_weight=None, sw_sum=None):
+        loss = self.loss(xp, z, y, sample_weight, sw_sum)
+        dz = _scale_grad(xp, sigmoid(xp, z) - self._targets(y), sample_weight, sw_sum,
+                         z.shape[0])
+        return loss, dz
+
+
+class GeneratorLoss(Loss):
+    """A GAN generator's non-saturating loss ``-log D(G(z))``, on logits.
+
+    ``z`` are the discriminator's logits on generated samples. Minimising
+    ``-log sigmoid(z) = softplus(-z)`` instead of the minimax
+    ``log(1 - sigmoid(z))`` gives the generator strong gradients exactly when
+    the discriminator rejects its samples (Goodfellow et al. [1]_, section 3).
+    The gradient is ``(sigmoid(z) - 1) / n``; ``y`` is not used (every
+    generated sample's target is "real").
+
+    References
+    ----------
+    .. [1] I. Goodfellow, J. Pouget-Abadie, M. Mirza, B. Xu, D. Warde-Farley,
+       S. Ozair, A. Courville and Y. Bengio, "Generative adversarial nets",
+       NeurIPS 2014.
+    """
+
+    out_activation = "logistic"
+
+    def output(self, xp, z):
+        return sigmoid(xp, z)
+
+    def per_sample(self, xp, z, y=None):
+        return xp.sum(softplus(xp, -z), axis=1)
+
+    def loss(self, xp, z, y=None, sample_weight=None, sw_sum=None):
+        return _weighted_mean(xp, self.per_sample(xp, z), sample_weight, sw_sum)
+
+    def loss_and_grad(self, xp, z, y=None, sample_weight=None, sw_sum=None):
+        loss = self.loss(xp, z, y, sample_weight, sw_sum)
+        dz = _scale_grad(xp, sigmoid(xp, z) - 1.0, sample_weight, sw_sum, z.shape[0])
+        return loss, dz

@@ -29,6 +29,7 @@ from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _fill_doc
 from ._features import NetworkFeaturesMixin
+from ._set_output import FeatureNamesOutMixin
 from ._regressor import NetworkRegressorMixin
 from .layers import Activation, BatchNormalization, Dense, Dropout
 
@@ -84,7 +85,7 @@ def _sizes_or_value(value):
         return value
 
 
-class BaseMLP(NetworkFeaturesMixin, SolverMixin, BaseNetwork):
+class BaseMLP(FeatureNamesOutMixin, NetworkFeaturesMixin, SolverMixin, BaseNetwork):
     """Shared parts of the MLP classifier and regressor (not for direct use)."""
 
     _parameter_constraints: dict = {

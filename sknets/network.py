@@ -1,5 +1,7 @@
 """A sequential network: layers applied in order, gradients in reverse."""
 
+from ._sparse import densify, is_sparse
+from ._persistence import portable, restored
 from .backend import get_backend
 
 
@@ -50,10 +52,43 @@ class Sequential:
         return self
 
     def forward(self, X, training=False):
-        """Output of the last layer for a batch ``X``."""
+        """Output of the last layer for a batch ``X`` (dense, or sparse: kept
+        sparse for the layers that take it, densified, this batch only, before
+        the first that does not).
+
+        Where the backend's kernels fuse a pooling with the activation after
+        it (``backend.kernels.fuses_pool_activation``), such a pair runs as
+        one pass: the pooling layer applies the activation (its
+        ``fuses_activation``) and the activation layer is skipped, forward
+        and backward; the results are the same.
+        """
+        return forward_layers(self.layers, X, self.backend, training, self._fused_pairs())
+
+    def plan(self, input_shape):
+        """Every layer's :meth:`~sknets.layers.Layer.plan`, in order, for one
+        sample's ``input_shape``: output shapes and weight counts with nothing
+        allocated (the layers need not be built).
+
+        Returns
+        -------
+        plans : list of LayerPlan
+        """
+        plans, shape = [], tuple(input_shape)
         for layer in self.layers:
-            X = layer.forward(X, training=training)
-        return X
+            plans.append(layer.plan(shape))
+            shape = plans[-1].output_shape
+        return plans
+
+    def _fused_pairs(self):
+        """``{index of a pooling layer: activation}`` for the pairs that run fused."""
+        if self.backend is None or not getattr(self.backend.kernels, "fuses_pool_activation",
+                                               False):
+            return {}
+        layers = self.layers
+        return {i: layers[i + 1].activation for i in range(len(layers) - 1)
+                if getattr(layers[i + 1], "activation", None)
+                in getattr(layers[i], "fuses_activation", ())
+                and type(layers[i + 1]).__name__ == "Activation"}
 
     def placed(self, backend):
         """A network of :meth:`~sknets.layers.Layer.placed` copies of the
@@ -82,13 +117,16 @@ class Sequential:
         every layer that keeps one (batch normalization) from ``X`` alone;
         returns the output. See :meth:`~sknets.layers.Layer.set_running_state`."""
         for layer in self.layers:
-            X = layer.set_running_state(X)
+            X = layer.set_running_state(_dense_unless_accepted(layer, X, self.backend))
         return X
 
     def backward(self, dY):
         """Back-propagate ``dY`` (gradient w.r.t. the output); fills ``grads``."""
-        for layer in reversed(self.layers):
-            dY = layer.backward(dY)
+        fused = self._fused_pairs()
+        for i in reversed(range(len(self.layers))):
+            layer = self.layers[i]
+            if i - 1 not in fused:   # a fused activation's derivative is its pooling's
+                dY = layer.backward(dY)
             if not layer.need_input_grad:
                 break
         return dY
@@ -190,15 +228,108 @@ class Sequential:
                 for k in store:
                     store[k] = xp.asarray(self.backend.asarray(next(it)), copy=True)
 
-    def summary_rows(self):
-        """``(layer, output shape, weight count, trainable count)`` per layer."""
-        return [(layer.describe(), layer.output_shape_, layer.n_params + layer.n_state,
-                 layer.n_params if layer.trainable else 0) for layer in self.layers]
+    def summary_rows(self, input_shape=None):
+        """``(layer, output shape, weight count, trainable count)`` per layer.
+
+        A layer made of layers (``Residual``, ``Bidirectional``) is followed
+        by a row per inner layer (its name indented, its trainable count
+        None: its weights are counted in the container's row).
+
+        Parameters
+        ----------
+        input_shape : tuple of int or None, default=None
+            One sample's input shape: the rows are computed from the layers'
+            plans (:meth:`plan`), without building or allocating anything.
+            None: the built network's own rows.
+        """
+        if input_shape is not None:
+            return [plan.summary_row() for plan in self.plan(input_shape)]
+        rows = []
+        for layer in self.layers:
+            rows.append((layer.describe(), layer.output_shape_, layer.n_params + layer.n_state,
+                         layer.n_params if layer.trainable else 0))
+            rows += [("  " + name, shape, n, None)
+                     for name, shape, n in getattr(layer, "nested_rows", list)()]
+        return rows
+
+    def summary(self, print_fn=print):
+        """Print and return the table of the built layers (Keras'
+        ``model.summary()`` style; see :func:`format_summary`)."""
+        dtype = next((layer.dtype for layer in self.layers if hasattr(layer, "dtype")), "float64")
+        text = format_summary(self.summary_rows(), self.input_shape_, dtype)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def feature_layers(self, trainable=False):
+        """Every layer but the last, as specifications carrying their weights.
+
+        Each layer is cloned (its hyper-parameters) with its weights
+        (``weights=``, NumPy copies) and ``trainable`` set, ready to seed a
+        new network's layer list (transfer learning). The built network is
+        not changed.
+
+        Parameters
+        ----------
+        trainable : bool, default=False
+            False freezes the returned layers that have weights.
+
+        Returns
+        -------
+        layers : list of Layer
+        """
+        from sklearn.base import clone
+
+        specs = []
+        for layer in self.layers[:-1]:
+            spec = clone(layer)
+            if "weights" in spec.get_params(deep=False):
+                spec.set_params(weights=layer.get_weights(), trainable=bool(trainable))
+            specs.append(spec)
+        return specs
 
     def __getstate__(self):
-        state = dict(vars(self))
-        state["backend"] = None if self.backend is None else get_backend("numpy")
-        return state
+        return portable(vars(self))   # the backend by name: "numpy"
+
+    def __setstate__(self, state):
+        vars(self).update(restored(state))
+
+
+def forward_layers(layers, X, backend=None, training=False, fused=None):
+    """``X`` through ``layers`` in order: a sparse batch is kept sparse for the
+    layers that take it (:attr:`~sknets.layers.Layer.accepts_sparse`) and
+    densified, this batch only, before the first that does not.
+
+    Parameters
+    ----------
+    layers : list of Layer
+    X : array or sparse matrix of shape (n_samples, ...)
+    backend : Backend or None, default=None
+        Where a densified batch goes (None: where ``X`` is).
+    training : bool, default=False
+    fused : dict or None, default=None
+        ``{index of a pooling layer: activation}``: the pairs that run as one
+        pass (:meth:`Sequential._fused_pairs`).
+    """
+    fused = fused or {}
+    skip = False
+    for i, layer in enumerate(layers):
+        if skip:   # the activation its pooling layer applied
+            skip = False
+            continue
+        X = _dense_unless_accepted(layer, X, backend)
+        if i in fused:
+            X = layer.forward(X, training=training, activation=fused[i])
+            skip = True
+        else:
+            X = layer.forward(X, training=training)
+    return X
+
+
+def _dense_unless_accepted(layer, X, backend):
+    if not layer.accepts_sparse and is_sparse(X):
+        return densify(X, backend)
+    return X
 
 
 def format_summary(rows, input_shape, dtype):
@@ -206,9 +337,11 @@ def format_summary(rows, input_shape, dtype):
 
     Parameters
     ----------
-    rows : list of (str, tuple, int, int)
+    rows : list of (str, tuple, int, int or None)
         Layer description, one sample's output shape, its number of weights
-        and how many of them are trainable.
+        and how many of them are trainable; None for the rows of a
+        container's inner layers (shown with their count in parentheses,
+        counted in the container's row).
     input_shape : tuple of int
         One sample's input shape.
     dtype : numpy dtype
@@ -224,15 +357,23 @@ def format_summary(rows, input_shape, dtype):
         return str((None,) + tuple(shape)).replace(",)", ")")
 
     table = [("Layer", "Output shape", "Param #"), ("Input", shape_str(input_shape), "0")]
-    table += [(name, shape_str(shape), f"{n:,}") for name, shape, n, _ in rows]
+    table += [(name, shape_str(shape), f"{n:,}" if t is not None else f"({n:,})")
+              for name, shape, n, t in rows]
     widths = [max(len(r[i]) for r in table) for i in range(3)]
     line = "-" * (sum(widths) + 6)
     fmt = f"{{:<{widths[0]}}}   {{:<{widths[1]}}}   {{:>{widths[2]}}}"
     out = [fmt.format(*table[0]), line] + [fmt.format(*r) for r in table[1:]]
-    total = sum(n for _, _, n, _ in rows)
-    trainable = sum(t for _, _, _, t in rows)
+    total = sum(n for _, _, n, t in rows if t is not None)
+    trainable = sum(t for _, _, _, t in rows if t is not None)
     nbytes = total * np.dtype(dtype).itemsize
     out += [line, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
             f"Non-trainable params: {total - trainable:,}",
-            f"Weights memory: {nbytes / 1024:,.1f} KiB ({np.dtype(dtype).name})"]
+            f"Weights memory: {_memory_text(nbytes)} ({np.dtype(dtype).name})"]
     return "\n".join(out)
+
+
+def _memory_text(nbytes):
+    """KiB, or GiB from one GiB on."""
+    if nbytes >= 2 ** 30:
+        return f"{nbytes / 2 ** 30:,.1f} GiB"
+    return f"{nbytes / 1024:,.1f} KiB"

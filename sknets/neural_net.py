@@ -12,16 +12,18 @@ position) or ``layers__drop__rate`` (by name), so a grid search can tune
 them. ``fit`` builds clones of the given layers and never changes them.
 
 Inputs are flat rows ``(n_samples, n_features)``, or arrays of samples of
-any shape, e.g. channels-last images ``(n_samples, height, width,
-channels)``: those are flattened for validation and the network starts with
-a :class:`~sknets.layers.Reshape` back to the sample shape (``input_shape_``).
+any shape, e.g. channels-last sequences ``(n_samples, timesteps, features)``
+or images ``(n_samples, height, width, channels)``: those are flattened for
+validation and the network starts with a :class:`~sknets.layers.Reshape`
+back to the sample shape (``input_shape_``); at prediction, samples of
+another shape are refused (scikit-learn's validation would only compare the
+flat width).
 """
 
 import math
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import clone
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
@@ -31,22 +33,27 @@ from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _SHARED_ATTRS_DOC, _TRAINING_PARAMS_DOC
 from ._features import NetworkFeaturesMixin
+from ._layer_lists import LayerListsMixin
 from ._regressor import NetworkRegressorMixin
+from ._set_output import FeatureNamesOutMixin
 from ._warm_start import layer_architecture
-from .layers import Activation, Dense, Layer, Reshape
+from .layers import Activation, Dense, Reshape
 
 _LAYERS_DOC = """
     layers : list of Layer or of (str, Layer), default=None
         The hidden layers, in order, as :mod:`sknets.layers` specifications
-        (``Dense``, ``Conv2D``, pooling, ``Flatten``, ``Reshape``,
-        ``Activation``, ``Dropout``, ``BatchNormalization``...); a
+        (``Dense``, ``Conv2D``, ``Conv1D``, pooling, ``GRU``, ``LSTM``,
+        ``SimpleRNN``, ``Bidirectional``, ``Residual``, ``Embedding``,
+        ``Flatten``, ``Reshape``, ``Activation``, ``Dropout``,
+        ``BatchNormalization``...); a
         ``(name, layer)`` pair names a layer for nested parameters. The
         estimator adds the output layer and the loss. None means
         ``[Dense(100), Activation("relu")]``, the default MLP.
 """
 
 
-class BaseNeuralNet(NetworkFeaturesMixin, SolverMixin, BaseNetwork):
+class BaseNeuralNet(LayerListsMixin, FeatureNamesOutMixin, NetworkFeaturesMixin, SolverMixin,
+                    BaseNetwork):
     """The layer-list networks' shared parts (not for direct use)."""
 
     _parameter_constraints: dict = {
@@ -54,38 +61,7 @@ class BaseNeuralNet(NetworkFeaturesMixin, SolverMixin, BaseNetwork):
         "layers": [list, tuple, None],
     }
 
-    # ----------------------------------------------------------------- layers
-    def _named_layers(self, strict=True):
-        """``[(name, layer)]`` of ``layers``: the given names, else the positions.
-
-        With ``strict``, a malformed entry or a repeated name is a
-        ``TypeError``/``ValueError``; otherwise it is skipped.
-        """
-        entries = ([Dense(100), Activation("relu")] if self.layers is None
-                   else list(self.layers))
-        named = []
-        for i, entry in enumerate(entries):
-            name, layer = (entry if isinstance(entry, tuple) and len(entry) == 2
-                           else (str(i), entry))
-            if not isinstance(layer, Layer) or not isinstance(name, str):
-                if strict:
-                    raise TypeError(
-                        f"layers[{i}] must be an sknets.layers layer or a (name, layer) "
-                        f"pair, got {entry!r}."
-                    )
-                continue
-            named.append((name, layer))
-        names = [name for name, _ in named]
-        if strict:
-            for i, name in enumerate(names):
-                if not name or "__" in name or (name.isdigit() and name != str(i)):
-                    raise ValueError(
-                        f"layers[{i}] is named {name!r}: a layer's name must be non-empty, "
-                        "without '__', and not the position of another layer."
-                    )
-            if len(set(names)) != len(names):
-                raise ValueError(f"The names of the layers must be unique, got {names}.")
-        return named
+    _layer_lists: dict = {"layers": lambda: [Dense(100), Activation("relu")]}
 
     def _architecture(self):
         arch = super()._architecture()
@@ -96,76 +72,11 @@ class BaseNeuralNet(NetworkFeaturesMixin, SolverMixin, BaseNetwork):
         return super()._encoding_names() + ("input_shape_",)
 
     def _hidden_layers(self, input_shape):
-        layers = [clone(layer) for _, layer in self._named_layers()]
+        layers = self._cloned_layers("layers")
         sample_shape = getattr(self, "input_shape_", None)
         if len(input_shape) == 1 and sample_shape is not None and len(sample_shape) > 1:
             layers.insert(0, Reshape(sample_shape))   # flat rows back to the samples' shape
         return layers
-
-    def get_params(self, deep=True):
-        """Parameters of the estimator and, with ``deep``, of each layer.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Also return each layer as ``layers__<name>`` and its
-            hyper-parameters as ``layers__<name>__<param>``, where ``<name>``
-            is the layer's given name or its position in ``layers``.
-
-        Returns
-        -------
-        params : dict
-        """
-        params = super().get_params(deep=False)
-        if deep and isinstance(self.layers, (list, tuple)):
-            for name, layer in self._named_layers(strict=False):
-                params[f"layers__{name}"] = layer
-                for key, value in layer.get_params(deep=True).items():
-                    params[f"layers__{name}__{key}"] = value
-        return params
-
-    def set_params(self, **params):
-        """Set the estimator's parameters, and its layers' by nested names.
-
-        ``layers__<name>__<param>`` sets a layer's hyper-parameter (the layer
-        object in ``layers`` is changed, as a ``Pipeline``'s steps are);
-        ``layers__<name>`` replaces the layer.
-
-        Returns
-        -------
-        self : estimator
-
-        Raises
-        ------
-        ValueError
-            If a name matches no layer or a parameter is unknown.
-        """
-        if "layers" in params:
-            super().set_params(layers=params.pop("layers"))
-        nested = {k: params.pop(k) for k in list(params) if k.startswith("layers__")}
-        for key, value in nested.items():
-            name, _, sub = key[len("layers__"):].partition("__")
-            index = self._layer_position(name)
-            entries = list(self.layers)
-            if sub:
-                named = isinstance(entries[index], tuple)
-                (entries[index][1] if named else entries[index]).set_params(**{sub: value})
-            else:
-                entries[index] = (name, value) if isinstance(entries[index], tuple) else value
-                self.layers = type(self.layers)(entries)
-        return super().set_params(**params)
-
-    def _layer_position(self, name):
-        if isinstance(self.layers, (list, tuple)):
-            for i, entry in enumerate(self.layers):
-                given = entry[0] if isinstance(entry, tuple) and len(entry) == 2 else None
-                if name == given or (given is None and name == str(i)):
-                    return i
-        raise ValueError(
-            f"Invalid parameter layers__{name} for estimator {type(self).__name__}: no layer "
-            f"named or at position {name!r} in layers. Check the list of available "
-            "parameters with `estimator.get_params().keys()`."
-        )
 
     # ------------------------------------------------------------- validation
     def _flatten_samples(self, X, fitting):
@@ -214,8 +125,9 @@ class BaseNeuralNet(NetworkFeaturesMixin, SolverMixin, BaseNetwork):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
 (n_samples, ...)
-            Flat rows, or samples of any shape (e.g. channels-last images),
-            computed in ``dtype`` (by default the input's floating dtype).
+            Flat rows, or samples of any shape (e.g. channels-last sequences
+            ``(n_samples, timesteps, features)`` or images), computed in
+            ``dtype`` (by default the input's floating dtype).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets (class labels or indicator rows for the classifier).
         sample_weight : array-like of shape (n_samples,), default=None

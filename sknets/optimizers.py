@@ -1,9 +1,14 @@
 """Stochastic optimizers that update parameters in place.
 
-The update rules and learning-rate schedules follow scikit-learn's
-``neural_network._stochastic_optimizers`` so that a given ``random_state``
-trains the same way. State arrays (velocities, moments) live on the same
-backend as the parameters.
+The update rules and learning-rate schedules of SGD and Adam follow
+scikit-learn's ``neural_network._stochastic_optimizers`` so that a given
+``random_state`` trains the same way; AdaGrad and RMSprop follow the book
+"Deep Learning from Scratch" (``common/optimizer.py``), formulas, operation
+order and defaults. State arrays (velocities, moments, squared-gradient
+sums) live on the same backend as the parameters. The element-wise steps are
+the backend's kernels (:mod:`sknets._kernels`: in place with reused scratch
+arrays on NumPy, one fused kernel per parameter array on CuPy and with
+``backend="numba"``), all doing the same operations in the same order.
 
 References
 ----------
@@ -11,14 +16,18 @@ References
    initialization and momentum in deep learning", ICML 2013 (Nesterov).
 .. [2] D. P. Kingma and J. Ba, "Adam: A method for stochastic optimization",
    ICLR 2015.
+.. [3] J. Duchi, E. Hazan and Y. Singer, "Adaptive subgradient methods for
+   online learning and stochastic optimization", JMLR 12, 2011 (AdaGrad).
+.. [4] T. Tieleman and G. Hinton, "Lecture 6.5 - RMSprop: divide the gradient
+   by a running average of its recent magnitude", COURSERA: Neural Networks
+   for Machine Learning, 2012.
+.. [5] K. Saito, "Deep Learning from Scratch" (O'Reilly Japan, 2016),
+   section 6.1 and ``common/optimizer.py`` (AdaGrad, RMSprop).
 """
 
 import math
 
-import numpy as np
-
-from ._cupy_kernels import fused_step
-from .backend import to_numpy, ufunc_namespace
+from .backend import namespace_backend, to_numpy
 
 
 class BaseOptimizer:
@@ -50,23 +59,28 @@ class BaseOptimizer:
     def _state_arrays(self):
         return []
 
-    def _scratch(self, params, n):
-        """``n`` work arrays per parameter for in-place updates (NumPy/CuPy),
-        allocated once and reused at every step."""
-        scratch = getattr(self, "_work", None)
-        if (scratch is None or len(scratch) != len(params)
-                or any(w[0].shape != p.shape or w[0].dtype != p.dtype
-                       or type(w[0]) is not type(p) for w, p in zip(scratch, params))):
-            scratch = [tuple(ufunc_namespace(p).empty_like(p) for _ in range(n))
-                       for p in params]
-            self._work = scratch
-        return scratch
+    def _kernels(self, params):
+        """The kernels of the backend the parameters live on, and the dict
+        where they may keep scratch arrays between steps (dropped by
+        :meth:`to` and by pickling)."""
+        backend = getattr(self, "backend", None)
+        if backend is None:
+            backend = namespace_backend(_namespace(params[0]))
+        if getattr(self, "_work", None) is None:
+            self._work = {}
+        return backend.kernels, self._work
+
+    def release_work(self):
+        """Drop the work arrays of :meth:`_scratch` (made again when needed):
+        a fitted model does not carry them."""
+        self._work = None
 
     def to(self, backend):
-        """Move the optimizer state to ``backend``."""
+        """Move the optimizer state to ``backend``; its kernels do the steps."""
         for name in self._state_arrays():
             setattr(self, name, [backend.asarray(a) for a in getattr(self, name)])
-        self._work = None
+        self._work = {}
+        self.backend = backend
         return self
 
     def copied(self, backend):
@@ -78,12 +92,14 @@ class BaseOptimizer:
         for name in self._state_arrays():
             setattr(twin, name, [xp.asarray(backend.asarray(a), copy=True)
                                  for a in getattr(self, name)])
-        twin._work = None
+        twin._work = {}
+        twin.backend = backend
         return twin
 
     def __getstate__(self):
         state = dict(vars(self))
         state.pop("_work", None)
+        state.pop("backend", None)
         for name in self._state_arrays():
             state[name] = [to_numpy(a).copy() for a in state[name]]
         return state
@@ -140,32 +156,11 @@ class SGD(BaseOptimizer):
         return False
 
     def update_params(self, params, grads):
-        lr, mu = self.learning_rate, self.momentum
-        fast = ufunc_namespace(params[0]) if params else None
-        if fast is not None and fast is not np and all(
-                fused_step("nesterov" if self.nesterov else "momentum", (g, mu, lr), (p, v))
-                for p, v, g in zip(params, self.velocities, grads)):
-            return   # CuPy: one fused kernel per parameter array
-        if fast is not None:  # NumPy/CuPy: the same arithmetic, no temporaries
-            for p, v, g, (t1, t2) in zip(params, self.velocities, grads,
-                                         self._scratch(params, 2)):
-                v *= mu
-                fast.multiply(g, lr, out=t1)
-                v -= t1                          # v = mu v - lr g
-                if self.nesterov:
-                    fast.multiply(v, mu, out=t2)
-                    t2 -= t1
-                    p += t2                      # p += mu v - lr g
-                else:
-                    p += v
+        if not params:
             return
-        for p, v, g in zip(params, self.velocities, grads):
-            v *= mu
-            v -= lr * g
-            if self.nesterov:
-                p += mu * v - lr * g
-            else:
-                p += v
+        kernels, work = self._kernels(params)
+        kernels.sgd_step(params, grads, self.velocities, learning_rate=self.learning_rate,
+                         momentum=self.momentum, nesterov=self.nesterov, work=work)
 
 
 class Adam(BaseOptimizer):
@@ -202,41 +197,90 @@ class Adam(BaseOptimizer):
             * math.sqrt(1 - b2**self.t)
             / (1 - b1**self.t)
         )
-        lr, eps = self.learning_rate, self.epsilon
         if not params:
             return
-        fast = ufunc_namespace(params[0])
-        if fast is not None and fast is not np and all(
-                fused_step("adam", (g, b1, 1 - b1, b2, 1 - b2, lr, eps), (p, m, v))
-                for p, m, v, g in zip(params, self.ms, self.vs, grads)):
-            return   # CuPy: one fused kernel per parameter array
-        if fast is not None:
-            # NumPy/CuPy: the same operations in the same order (so the same
-            # rounding) written into reused work arrays: an Adam step is a
-            # dozen passes over the parameters, and fresh temporaries for each
-            # cost as much again in allocation and cache misses.
-            for p, m, v, g, (t1, t2) in zip(params, self.ms, self.vs, grads,
-                                            self._scratch(params, 2)):
-                m *= b1
-                fast.multiply(g, 1 - b1, out=t1)
-                m += t1                          # m = b1 m + (1 - b1) g
-                v *= b2
-                fast.multiply(g, g, out=t1)
-                t1 *= 1 - b2
-                v += t1                          # v = b2 v + (1 - b2) g^2
-                fast.sqrt(v, out=t1)
-                t1 += eps
-                fast.multiply(m, lr, out=t2)
-                fast.divide(t2, t1, out=t2)
-                p -= t2                          # p -= lr m / (sqrt(v) + eps)
+        kernels, work = self._kernels(params)
+        kernels.adam_step(params, grads, self.ms, self.vs, learning_rate=self.learning_rate,
+                          beta_1=b1, beta_2=b2, epsilon=self.epsilon, work=work)
+
+
+class AdaGrad(BaseOptimizer):
+    """AdaGrad [3]_, as the book "Deep Learning from Scratch" writes it [5]_.
+
+    Each parameter's step shrinks with the sum of its squared gradients::
+
+        h += g * g
+        p -= lr * g / (sqrt(h) + epsilon)
+
+    ``h`` starts at zero. The operations and their order are the book's
+    ``AdaGrad.update`` (``common/optimizer.py``), so the steps equal it to
+    the rounding of each operation.
+
+    Parameters
+    ----------
+    params : list of arrays
+        The parameters to optimize (used for the state's shapes).
+    learning_rate_init : float, default=0.01
+        The step size ``lr`` (the book's default).
+    epsilon : float, default=1e-7
+        Added to ``sqrt(h)`` (the book's constant).
+    """
+
+    def __init__(self, params, learning_rate_init=0.01, epsilon=1e-7):
+        super().__init__(learning_rate_init)
+        self.epsilon = epsilon
+        self.hs = [_zeros_like(p) for p in params]
+
+    def _state_arrays(self):
+        return ["hs"]
+
+    def update_params(self, params, grads):
+        if not params:
             return
-        xp = _namespace(params[0])
-        for p, m, v, g in zip(params, self.ms, self.vs, grads):
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * (g * g)
-            p -= lr * m / (xp.sqrt(v) + eps)
+        kernels, work = self._kernels(params)
+        kernels.adagrad_step(params, grads, self.hs, learning_rate=self.learning_rate,
+                             epsilon=self.epsilon, work=work)
+
+
+class RMSprop(BaseOptimizer):
+    """RMSprop [4]_, as the book "Deep Learning from Scratch" writes it [5]_.
+
+    AdaGrad with a decaying average of the squared gradients::
+
+        h = decay_rate * h + (1 - decay_rate) * g * g
+        p -= lr * g / (sqrt(h) + epsilon)
+
+    ``h`` starts at zero (no bias correction). The operations and their
+    order are the book's ``RMSprop.update`` (``common/optimizer.py``).
+
+    Parameters
+    ----------
+    params : list of arrays
+        The parameters to optimize (used for the state's shapes).
+    learning_rate_init : float, default=0.01
+        The step size ``lr`` (the book's default).
+    decay_rate : float, default=0.99
+        Weight of the past in the average of squared gradients (the book's
+        default; Keras calls it ``rho``).
+    epsilon : float, default=1e-7
+        Added to ``sqrt(h)`` (the book's constant).
+    """
+
+    def __init__(self, params, learning_rate_init=0.01, decay_rate=0.99, epsilon=1e-7):
+        super().__init__(learning_rate_init)
+        self.decay_rate = decay_rate
+        self.epsilon = epsilon
+        self.hs = [_zeros_like(p) for p in params]
+
+    def _state_arrays(self):
+        return ["hs"]
+
+    def update_params(self, params, grads):
+        if not params:
+            return
+        kernels, work = self._kernels(params)
+        kernels.rmsprop_step(params, grads, self.hs, learning_rate=self.learning_rate,
+                             decay_rate=self.decay_rate, epsilon=self.epsilon, work=work)
 
 
 def _namespace(a):
@@ -249,4 +293,4 @@ def _zeros_like(a):
     return _namespace(a).zeros_like(a)
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adagrad": AdaGrad, "rmsprop": RMSprop}

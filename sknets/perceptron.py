@@ -2,31 +2,36 @@
 
 :class:`PerceptronClassifier`, a drop-in for
 :class:`sklearn.linear_model.Perceptron`, is a network of one
-:class:`~sknets.layers.Dense` layer (one unit per one-vs-rest problem, all
-updated together) trained with the perceptron criterion
-(:class:`~sknets.losses.PerceptronCriterion`) by the per-sample loop of
-:mod:`sknets._perceptron_sgd`, which also says why it has its own loop.
+:class:`~sknets.layers.Dense` layer (one unit per one-vs-rest problem)
+trained with the perceptron criterion
+(:class:`~sknets.losses.PerceptronCriterion`) by the per-sample trainer
+(:class:`~sknets.training.PerceptronTrainer`) on the epoch functions of
+:mod:`sknets._perceptron_epoch`: scikit-learn's plain SGD with its
+arithmetic in its order, each one-vs-rest problem in its own sample order
+(one seed per class, as scikit-learn draws them), compiled with numba when
+it is installed (``pip install "sknets[fast]"``), else in NumPy. In float64
+the weights, intercepts, ``n_iter_`` and ``t_`` equal scikit-learn's (the
+tests hold them to 1e-10 over its parameter grid: shuffling, early
+stopping, penalties, class and sample weights, warm starts, ``partial_fit``,
+dense and sparse input).
 
 Deliberate differences from scikit-learn
 ----------------------------------------
-- With ``shuffle=True`` and more than two classes, all one-vs-rest problems
-  visit the samples in one shared order (that of scikit-learn's first
-  problem), so the problems can be updated together; scikit-learn shuffles
-  each problem with its own seed. With ``shuffle=False``, or two classes, the
-  updates are the same as scikit-learn's.
-- Sparse input is trained exactly like its dense equivalent. scikit-learn
-  damps the intercept's updates by 0.01 for sparse input
-  (``SPARSE_INTERCEPT_DECAY``) and applies the L1 penalty only to the
-  non-zero features of each sample; here both are as for dense input, so
-  sparse and dense input give the same model.
-- Computation follows the input's floating dtype (``dtype=None``): with
-  float64 input the weights match scikit-learn's up to the rounding of the
-  dot products; ``dtype="float32"`` forces single precision.
-- ``n_jobs`` is accepted for compatibility; the one-vs-rest problems are
-  vectorised instead of run in parallel.
-- Divergence (non-finite weights) raises
-  :class:`~sknets.exceptions.DivergenceError` (a ``ValueError``) with the
-  weights restored to those before the diverging epoch.
+- Computation follows the input's floating dtype (``dtype=None``), as in
+  scikit-learn; ``dtype="float32"`` or ``"float64"`` forces one. The
+  intercept is kept in the compute dtype between calls (scikit-learn keeps
+  a two-class intercept in float64 whatever the input).
+- Training runs on the host whatever ``backend`` is (the rule updates the
+  weights after every sample); the fitted network is placed on the backend
+  for prediction.
+- ``n_jobs`` runs the one-vs-rest problems in threads with the numba engine
+  (scikit-learn runs them in joblib workers); the model does not depend on it.
+- Divergence raises :class:`~sknets.exceptions.DivergenceError` (a
+  ``ValueError``, as scikit-learn's) and leaves the estimator as it was
+  before the fit; it is also raised when the weights stay finite but a
+  logit ``w @ x + b`` could overflow the compute dtype.
+- ``history_``, ``stop_reason_``, ``best_epoch_``, the ``verbose`` table and
+  callbacks report training; the per-sample arithmetic is not changed by them.
 
 References
 ----------
@@ -102,7 +107,8 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         for ``n_iter_no_change`` epochs. ``None`` runs ``max_iter`` epochs.
 
     shuffle : bool, default=True
-        Whether to shuffle the training data before each epoch.
+        Whether to shuffle the training data before each epoch (each
+        one-vs-rest problem in its own order, from its own seed).
 
     verbose : int, default=0
         Print a table of epochs (epoch, train loss, validation loss and
@@ -115,12 +121,15 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         Constant by which the updates are multiplied (the learning rate).
 
     n_jobs : int, default=None
-        Accepted for compatibility with scikit-learn; the one-vs-rest problems
-        are vectorised rather than fitted in parallel, so it has no effect.
+        Threads training the one-vs-rest problems side by side (with the
+        compiled engine, numba; ``None`` means 1, ``-1`` every core). The model
+        does not depend on it.
 
     random_state : int, RandomState instance or None, default=0
-        Seed of the shuffling and of the validation split. Draws the same
-        sample order as scikit-learn's ``Perceptron`` for the same value.
+        Seed of the validation split and of the one-vs-rest problems' seeds
+        (one per class, each problem shuffled by its own), drawn as
+        scikit-learn's ``Perceptron`` draws them: the same value gives the
+        same sample orders.
 
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the training data and
@@ -145,7 +154,8 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         Reuse the previous fit's weights as the initial ones in :meth:`fit`.
 
     backend : {"numpy", "cupy", "auto"} or None, default=None
-        Array backend; ``None`` uses ``sknets.get_config()["backend"]``.
+        Array backend of the fitted network (prediction); ``None`` uses
+        ``sknets.get_config()["backend"]``. Training runs on the host.
 
     dtype : {"float32", "float64"} or None, default=None
         Floating type of the computation and of the fitted weights. ``None``
@@ -198,9 +208,13 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
 
     Notes
     -----
-    The differences from scikit-learn (a shared sample order for the
-    one-vs-rest problems when shuffling, sparse input trained as dense) are
-    listed in :mod:`sknets.perceptron`.
+    The fit equals scikit-learn's in float64, sparse input included (its
+    intercept updates damped by 0.01, the L1 step on each sample's stored
+    features, as scikit-learn does); the few differences (dtype, host
+    training, divergence) are listed in :mod:`sknets.perceptron`. Training
+    is compiled with numba when it is installed (``pip install
+    "sknets[fast]"``): about scikit-learn's speed; without it, NumPy runs
+    the same arithmetic several times slower (``benchmarks/RESULTS.md``).
 
     References
     ----------
@@ -297,6 +311,8 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
                              order="C", accept_large_sparse=False, reset=reset)
         y = to_numpy(y)  # labels are encoded on the host
         check_classification_targets(y)
+        if hasattr(self, "classes_"):   # committed in fit's namespace
+            self.classes_ = to_numpy(self.classes_)
         if not incremental:
             self.classes_ = np.unique(y)  # fit: the labels of this call define the classes
         else:
@@ -321,10 +337,10 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         return None if sample_weight is None else to_numpy(sample_weight)   # checked in training
 
     def _decode_targets(self, Y):
-        Y = to_numpy(Y)
+        Y, classes = to_numpy(Y), to_numpy(self.classes_)
         if Y.shape[1] == 1:
-            return self.classes_[(Y[:, 0] > 0).astype(int)]
-        return self.classes_[np.argmax(Y, axis=1)]
+            return classes[(Y[:, 0] > 0).astype(int)]
+        return classes[np.argmax(Y, axis=1)]
 
     def _score_from_output(self, output, y, sample_weight):
         return accuracy_score(y, self._decode_targets(output), sample_weight=sample_weight)
@@ -362,6 +378,8 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
     def _fitted_attributes(self, state):
         dense = state.network.layers[0]
         attrs = dict(state.encoding)
+        # classes_ in fit's namespace, as scikit-learn's array-API classifiers
+        attrs["classes_"] = to_namespace(attrs["classes_"], state.attribute_backend)
         attrs.update(
             _state=state, n_iter_=state.n_iter, t_=state.t, history_=state.history,
             stop_reason_=state.stop_reason, best_epoch_=state.best_epoch,
@@ -494,10 +512,7 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        scores = self._scores(X)
-        if scores.shape[1] == 1:
-            return self.classes_[(scores[:, 0] > 0).astype(int)]
-        return self.classes_[np.argmax(scores, axis=1)]
+        return self._decode_targets(self._scores(X))
 
     score = accepts_cupy(ClassifierMixin.score)
 

@@ -73,7 +73,10 @@ def test_fused_optimizer_kernels_halve_an_mlp_batch_s_launches():
 def _run_script(name, *args, timeout=120):
     res = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", name), *args],
                          capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-                         env={**os.environ, "SKNETS_MNIST": "", "OMP_NUM_THREADS": "1"})
+                         env={**os.environ, "SKNETS_MNIST": "", "OMP_NUM_THREADS": "1",
+                              # this checkout's sknets, not an installed one
+                              "PYTHONPATH": os.pathsep.join(
+                                  [ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])})
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return res.stdout
 
@@ -82,7 +85,8 @@ def _run_script(name, *args, timeout=120):
 def test_profile_script_accounts_for_the_whole_epoch(flags):
     """``profile_convnet.py --quick`` (on digits): a row per layer, the loss, the
     optimizer and the rest, whose shares add up to the instrumented epoch."""
-    out = _run_script("profile_convnet.py", "--quick", "--threads", "1", *flags)
+    out = _run_script("profile_convnet.py", "--quick", "--threads", "1", "--backend", "numpy",
+                      *flags)
     rows = re.findall(r"^\| ([^|*]+?) \| [-0-9.]+ \| [-0-9.]+ \| ([0-9.]+) \| ([0-9]+)% \|",
                       out, flags=re.M)
     names = [name for name, _, _ in rows]
@@ -103,3 +107,74 @@ def test_scaling_script_quick_run_writes_tables_and_figures(tmp_path):
                               out, flags=re.M)) == 2
     assert {p.name for p in tmp_path.iterdir()} == {"scaling_training.png",
                                                    "scaling_prediction.png"}
+
+
+def test_perceptron_benchmark_quick_run_reports_every_problem_and_peer():
+    """``bench_perceptron.py --quick``: a row per problem and peer, each with a
+    fit time, its ratio to scikit-learn, ``n_iter_`` and the distance of its
+    ``coef_`` from scikit-learn's (zero for the epoch functions: same model)."""
+    out = _run_script("bench_perceptron.py", "--quick", timeout=300)
+    rows = re.findall(r"^\| (digits|synthetic|sparse-text) \| (sklearn|sknets \w+) \| 1 \| "
+                      r"([0-9.]+) \| ([0-9.]+)x \| (\d+) \| ([0-9.e+-]+) \|$", out, flags=re.M)
+    peers = {"sklearn", "sknets numpy", "sknets estimator"}
+    if "numba: not installed" not in out:
+        peers.add("sknets numba")
+    assert {(problem, peer) for problem, peer, *_ in rows} == {
+        (problem, peer) for problem in ("digits", "synthetic", "sparse-text") for peer in peers}
+    n_iter = {(problem, peer): it for problem, peer, _, _, it, _ in rows}
+    for problem, peer, seconds, ratio, it, diff in rows:
+        assert float(seconds) > 0 and float(ratio) > 0
+        if peer in ("sknets numba", "sknets numpy"):
+            assert float(diff) == 0.0 and it == n_iter[(problem, "sklearn")]
+
+
+def test_sparse_benchmark_quick_run_compares_both_models():
+    """``bench_sparse.py --quick``: fit and predict time and peak memory of
+    sknets and scikit-learn for the MLP and the perceptron at each width,
+    then a row of ratios for each."""
+    out = _run_script("bench_sparse.py", "--quick", timeout=300)
+    for width in ("2,000", "5,000"):
+        for model in ("MLP", "Perceptron"):
+            for peer in ("sknets", "scikit-learn"):
+                assert re.search(rf"^\| {width} \| [0-9.]+% \| [0-9.]+ \| {model} \| {peer} \| "
+                                 r"[0-9.]+ \| [0-9.]+ \| [0-9.,]+ \| [0-9.,]+ \| [0-9.]+ \|$",
+                                 out, flags=re.M), (width, model, peer)
+            assert re.search(rf"^\| {width} \| {model} \| (?:[0-9.]+x \| ){{3}}[0-9.]+x \|$", out,
+                             flags=re.M), (width, model)
+def test_sequence_benchmark_quick_run_compares_both_peers_on_the_same_start():
+    """``bench_sequence.py --quick``: a row per network and peer; PyTorch
+    starts from sknets' initial weights and sample order, so both peers'
+    first-epoch losses agree (float32 rounding apart)."""
+    pytest.importorskip("mnist1d")
+    pytest.importorskip("torch")
+    res = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "bench_sequence.py"), "--quick",
+         "--threads", "1"], capture_output=True, text=True, timeout=300, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    losses = dict(((net, peer), float(loss)) for net, peer, loss in re.findall(
+        r"^  (\w+)\s+repeat 1 (\w+)\s*: [0-9.]+ s/epoch, first-epoch loss ([0-9.]+)",
+        res.stdout, flags=re.M))
+    assert set(losses) == {(n, p) for n in ("conv", "gru", "resnet")
+                           for p in ("sknets", "torch")}
+    for net in ("conv", "gru", "resnet"):
+        assert losses[net, "sknets"] == pytest.approx(losses[net, "torch"], rel=1e-3), net
+    rows = re.findall(r"^\| (conv|gru|resnet) \| (sknets|torch) \| [0-9.]+ \| [0-9.]+ \| "
+                      r"([0-9.]+) \|", res.stdout, flags=re.M)
+    assert len(rows) == 6 and all(float(r) > 0 for *_, r in rows)
+def test_gan_benchmark_quick_run_reports_every_peer_and_measure():
+    """``bench_gan.py --quick`` (2 epochs, 1 seed): a row per mode and peer with
+    time and every quality measure, and the time ratio to PyTorch."""
+    out = _run_script("bench_gan.py", "--quick", "--threads", "1", timeout=600)
+    rows = re.findall(r"^\| (conditional|unconditional) \| (sknets|sknets best|torch) \| "
+                      r"([0-9.]+) \| ([-0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| "
+                      r"([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|$", out, flags=re.M)
+    peers = {"sknets", "sknets best"} | ({"torch"} if "torch" in out else set())
+    assert {(mode, peer) for mode, peer, *_ in rows} == {
+        (mode, peer) for mode in ("conditional", "unconditional") for peer in peers}
+    for mode, _, seconds, accuracy, share, *measures in rows:
+        assert float(seconds) > 0
+        assert (accuracy == "-") == (mode == "unconditional")
+        assert all(0 <= float(v) <= 1 for v in [share, *measures])
+    if "torch" in peers:
+        assert len(re.findall(r"time per epoch sknets / torch = [0-9.]+x", out)) == 2

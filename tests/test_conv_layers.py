@@ -156,7 +156,7 @@ def test_layer_errors():
 
 
 def test_conv_layers_on_array_api_strict():
-    """Off NumPy (the standard fallback of sliding_windows, one GEMM for col2im,
+    """Off NumPy (the reference kernels: stacked windows, one GEMM for col2im,
     reductions for max pooling) the layers give the NumPy results."""
     xps = pytest.importorskip("array_api_strict")
     strict = namespace_backend(xps)
@@ -221,20 +221,6 @@ def test_max_pool_commutes_with_activation(activation):
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-10)
 
 
-@pytest.mark.parametrize("is_numpy", [True, False])
-def test_add_channel_bias_matches_broadcast_addition(is_numpy):
-    """The whole-sample tiled bias (NumPy) and the plain broadcast agree."""
-    from sknets.layers.conv import add_channel_bias
-
-    rng = np.random.RandomState(0)
-    Y = rng.standard_normal((3, 5, 4, 6)).astype(np.float32)
-    b = rng.standard_normal(6).astype(np.float32)
-    expected = Y + b
-    out = add_channel_bias(np, Y, b, is_numpy)
-    assert out is Y   # in place
-    np.testing.assert_array_equal(Y, expected)
-
-
 def test_work_arrays_are_kept_across_training_batches_and_only_then():
     """In training, Conv2D and MaxPool2D write each batch's work arrays over the
     last one's (same results as fresh arrays, the padded border stays zero);
@@ -264,34 +250,3 @@ def test_work_arrays_are_kept_across_training_batches_and_only_then():
     X = rng.standard_normal((2, 6, 5, 3))
     Y1, Y2 = conv.forward(X), conv.forward(X)
     assert not np.shares_memory(Y1, Y2) and not hasattr(conv, "_cache_work")
-
-
-@pytest.mark.parametrize("k", [9, 27, 144])
-@pytest.mark.parametrize("is_numpy", [True, False])
-def test_kernel_gradient_matches_one_product(k, is_numpy):
-    """Per-sample products summed (few input channels, NumPy) equal ``cols.T @ dY``."""
-    from sknets.layers.conv import kernel_gradient
-
-    rng = np.random.RandomState(0)
-    cols, dY = rng.standard_normal((5 * 12, k)), rng.standard_normal((5 * 12, 4))
-    np.testing.assert_allclose(kernel_gradient(np, cols, dY, 5, is_numpy), cols.T @ dY,
-                               rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("pool_size", [2, (2, 3)])
-def test_maxpool_phase_planes_match_the_general_path(pool_size):
-    """In training on NumPy, tiled max pooling works on the window offsets
-    gathered into contiguous planes; its output and gradient (ties split,
-    cropped edges) are those of the general path, bit for bit."""
-    rng = np.random.RandomState(0)
-    X = rng.randint(0, 3, size=(3, 7, 8, 4)).astype(np.float32)   # many ties
-    fast, ref = _build(MaxPool2D(pool_size), (7, 8, 4)), _build(MaxPool2D(pool_size), (7, 8, 4))
-    for _ in range(2):   # the second step reuses the planes
-        Y = fast.forward(X, training=True)
-        assert fast._cache_phases is not None
-        Y_ref = ref.forward(X, training=True)
-        ref._cache_phases = None   # the general path
-        G = rng.standard_normal(Y.shape).astype(np.float32)
-        np.testing.assert_array_equal(Y, Y_ref)
-        np.testing.assert_array_equal(fast.backward(G), ref.backward(G))
-        np.testing.assert_array_equal(fast.forward(X), Y_ref)   # inference: no planes

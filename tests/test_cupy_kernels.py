@@ -60,12 +60,14 @@ def test_kernel_bodies_compile_with_nvcc(tmp_path):
 SCRIPT = textwrap.dedent("""
     import numpy as np
     import cupy
-    from sknets.optimizers import SGD, Adam
+    from sknets.optimizers import SGD, AdaGrad, Adam, RMSprop
 
     rng = np.random.RandomState(0)
     worst = 0
     for dtype in (np.float32, np.float64):
         for make in (lambda p: Adam(p, learning_rate_init=0.01),
+                     lambda p: AdaGrad(p, learning_rate_init=0.05),
+                     lambda p: RMSprop(p, learning_rate_init=0.01, decay_rate=0.9),
                      lambda p: SGD(p, learning_rate_init=0.1, momentum=0.9, nesterov=False),
                      lambda p: SGD(p, learning_rate_init=0.1, momentum=0.9, nesterov=True)):
             host = [rng.randn(7, 5).astype(dtype), rng.randn(5).astype(dtype)]

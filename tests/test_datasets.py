@@ -63,3 +63,26 @@ def test_make_fruit_is_learned_by_a_perceptron():
 def test_make_fruit_rejects_bad_n_samples(n_samples):
     with pytest.raises(ValueError, match="n_samples"):
         make_fruit(n_samples)
+
+
+def test_make_mnist1d_is_the_package_s_data_and_keeps_global_random_state():
+    pytest.importorskip("mnist1d")
+    import random
+
+    from sknets.datasets import make_mnist1d
+
+    np.random.seed(3)
+    random.seed(3)
+    expected = np.random.rand(), random.random()
+    np.random.seed(3)
+    random.seed(3)
+    X, y = make_mnist1d(100, random_state=0)
+    assert (np.random.rand(), random.random()) == expected
+    assert X.shape == (100, 40, 1) and X.dtype == np.float64 and y.dtype == np.int64
+    assert np.bincount(y).tolist() == [10] * 10
+    assert abs(X.mean()) < 1e-12 and X.std() == pytest.approx(1.0)
+    again, _ = make_mnist1d(100, random_state=0)
+    np.testing.assert_array_equal(again, X)
+    assert not np.allclose(make_mnist1d(100, random_state=1)[0], X)
+    with pytest.raises(ValueError, match="n_samples"):
+        make_mnist1d(5)

@@ -212,3 +212,61 @@ def test_new_layers_on_a_strict_stand_in():
     assert 0 < r["dropped"] < 1, r
     assert r["same_prediction"] and r["different"] == [], r
     assert r["draws"] == 5 and r["uploads"] == 0 and r["syncs"] == 0, r
+
+
+SEQUENCE_SCRIPT = textwrap.dedent("""
+    import json, pickle, warnings
+    import numpy as np
+    import cupy
+    from sklearn.datasets import load_digits
+    from sknets import NeuralNetClassifier
+    from sknets.layers import (GRU, LSTM, Activation, BatchNormalization, Bidirectional,
+                               Conv1D, GlobalAvgPool1D, MaxPool1D, Residual)
+
+    warnings.simplefilter("ignore")
+    X, y = load_digits(return_X_y=True)
+    X, y = (X[:200] / 16).reshape(-1, 8, 8), y[:200]
+
+    def make(backend, max_iter=2):
+        return NeuralNetClassifier(
+            [Conv1D(4, 3, padding="causal", dilation_rate=2),
+             Residual([Conv1D(6, 3, strides=2, padding="same"), BatchNormalization(),
+                       Activation("relu")]),
+             MaxPool1D(2, strides=1), Bidirectional(GRU(3, return_sequences=True)),
+             Residual([LSTM(6, return_sequences=True)]), GlobalAvgPool1D()],
+            max_iter=max_iter, random_state=0, dtype="float64", backend=backend)
+
+    make("cupy", max_iter=1).fit(X, y)   # one-time work out of the counts
+    cupy.LOG.clear()
+    gpu = make("cupy").fit(X, y)
+    log = list(cupy.LOG)
+    cupy.LOG.clear()
+    make("cupy", max_iter=4).fit(X, y)
+    longer = list(cupy.LOG)
+    cpu = make("numpy").fit(X, y)
+    pred = gpu.predict_proba(X)
+    syncs = [sum(l.count(k) for k in ("float", "bool", "get")) for l in (log, longer)]
+    print("REPORT " + json.dumps({
+        "backend": gpu._network.backend.name,
+        "numpy_out": isinstance(pred, np.ndarray),
+        "same_as_numpy": bool(np.allclose(pred, cpu.predict_proba(X), rtol=1e-9, atol=1e-12)),
+        "pickle_clean": bool(np.array_equal(pickle.loads(pickle.dumps(gpu)).predict_proba(X),
+                                            pred)),
+        "syncs_per_epoch": (syncs[1] - syncs[0]) / 2,
+        "index_arrays": log.count("numpy index into device array"),
+        "cupy_in_cupy_out": isinstance(gpu.predict(cupy.asarray(X)), cupy.ndarray),
+    }))
+""")
+
+
+def test_sequence_layers_on_the_cupy_stand_in():
+    """Conv1D, the 1-D poolings, the recurrent layers and the containers on
+    the "cupy" backend: NumPy's results in float64, one host read-back per
+    epoch, no NumPy index arrays on device arrays, pickles without them."""
+    res = run_with_fake_cupy(["python", "-c", SEQUENCE_SCRIPT], timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    line = next(l for l in res.stdout.splitlines() if l.startswith("REPORT "))
+    r = json.loads(line[len("REPORT "):])
+    assert r == {"backend": "cupy", "numpy_out": True, "same_as_numpy": True,
+                 "pickle_clean": True, "syncs_per_epoch": 1, "index_arrays": 0,
+                 "cupy_in_cupy_out": True}, r

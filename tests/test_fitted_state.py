@@ -373,3 +373,23 @@ def test_fit_warnings_do_not_hide_a_clean_commit(cancer):
                  "out_activation_", "loss_", "loss_curve_", "best_loss_", "t_",
                  "n_features_in_", "history_", "best_epoch_", "stop_reason_"):
         assert hasattr(est, attr), attr
+
+
+def test_sequence_networks_train_further_on_copies():
+    """Containers and recurrent layers copy their weights to train further:
+    a partial_fit leaves the previously committed network untouched."""
+    from sknets.layers import GRU, Conv1D, Residual
+
+    rng = np.random.RandomState(0)
+    X, y = rng.standard_normal((60, 8, 2)), rng.randint(2, size=60)
+    est = NeuralNetClassifier([Residual([Conv1D(2, 3, padding="same"), BatchNormalization()]),
+                               GRU(4)], random_state=0)
+    est.partial_fit(X, y, classes=[0, 1])
+    committed = est._state
+    weights = [{k: np.array(v) for k, v in {**layer.params, **layer.state}.items()}
+               for layer in committed.network.layers]
+    est.partial_fit(X, y)
+    assert est._state is not committed and len(est.loss_curve_) == 2
+    for layer, before in zip(committed.network.layers, weights):
+        for k, v in {**layer.params, **layer.state}.items():
+            np.testing.assert_array_equal(v, before[k])

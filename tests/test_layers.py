@@ -14,7 +14,7 @@ def test_dense_gradients(units):
     check_layer_gradients(Dense(units), (5,))
 
 
-@pytest.mark.parametrize("name", ["identity", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("name", ["identity", "logistic", "tanh", "relu", "leaky_relu"])
 def test_activation_gradients(name):
     # relu's kink at 0 has probability zero with a standard normal input.
     check_layer_gradients(Activation(name), (6,))

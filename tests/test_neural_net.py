@@ -136,6 +136,18 @@ def test_default_layers_are_the_default_mlp(digits):
     np.testing.assert_array_equal(net.predict_proba(X), mlp.predict_proba(X))
 
 
+@pytest.mark.parametrize("solver", ["adagrad", "rmsprop"])
+def test_book_optimizers_train_layer_list_networks_as_the_presets(solver, digits):
+    X, y = digits
+    params = dict(solver=solver, learning_rate_init=0.01, random_state=0, max_iter=3)
+    net = NeuralNetClassifier(**params).fit(X, y)
+    mlp = MLPClassifierScratch(**params).fit(X, y)
+    np.testing.assert_array_equal(net.predict_proba(X), mlp.predict_proba(X))
+    reg = NeuralNetRegressor(layers=[Dense(16), Activation("relu")], **params)
+    reg.fit(X, y / 9.0)
+    assert reg.loss_curve_[-1] < 0.5 * reg.loss_curve_[0]
+
+
 # --------------------------------------------------- transform, transfer
 def test_transform_gives_the_last_hidden_layer_and_works_in_a_pipeline(digits):
     X, y = digits

@@ -164,15 +164,58 @@ def test_multiclass_without_shuffling_matches_sklearn(params):
     _assert_same_model(theirs, ours)
 
 
-def test_multiclass_with_shuffling_shares_one_order():
-    # Deliberate difference: scikit-learn shuffles each one-vs-rest problem
-    # with its own seed; sknets uses one order (that of scikit-learn's first
-    # problem) for all. Same model quality, different weights.
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X / 16.0, y, test_size=0.25, stratify=y, random_state=0)
-    theirs, ours = _fit_both(X_train, y_train)
-    assert abs(ours.score(X_test, y_test) - theirs.score(X_test, y_test)) < 0.05
+DIGITS_X, DIGITS_Y = load_digits(n_class=6, return_X_y=True)
+DIGITS_X, DIGITS_Y = DIGITS_X[:400] / 16.0, DIGITS_Y[:400]
+
+
+@pytest.mark.parametrize("penalty", [None, "l2", "l1", "elasticnet"])
+def test_multiclass_matches_sklearn_over_its_parameter_grid(penalty):
+    # Each one-vs-rest problem shuffled by its own seed, one validation split
+    # for all, each stopping on its own: coef_, intercept_, n_iter_ and t_
+    # equal scikit-learn's (float64) for every combination and seed.
+    rng = np.random.RandomState(0)
+    sw = rng.uniform(0.3, 2.0, len(DIGITS_Y))
+    grid = [dict(random_state=seed, shuffle=shuffle, early_stopping=es, class_weight=cw)
+            for seed in (0, 3) for shuffle in (True, False) for es in (False, True)
+            for cw in (None, "balanced")]
+    for params in grid:
+        for fit_kwargs in ({}, {"sample_weight": sw}):
+            theirs, ours = _fit_both(DIGITS_X, DIGITS_Y, fit_kwargs, penalty=penalty,
+                                     alpha=0.001, **params)
+            _assert_same_model(theirs, ours)
+    np.testing.assert_array_equal(ours.predict(DIGITS_X), theirs.predict(DIGITS_X))
+
+
+@pytest.mark.parametrize("data", ["iris", "digits"])
+def test_multiclass_warm_start_and_partial_fit_match_sklearn(data):
+    X, y = (IRIS_X, IRIS_Y) if data == "iris" else (DIGITS_X, DIGITS_Y)
+    params = dict(penalty="l2", alpha=0.001, max_iter=3, tol=None, random_state=5)
+    theirs, ours = _fit_both(X, y, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs.set_params(warm_start=True, max_iter=20, tol=1e-3).fit(X, y)
+        ours.set_params(warm_start=True, max_iter=20, tol=1e-3).fit(X, y)
+    _assert_same_model(theirs, ours)
+    classes = np.unique(y)
+    theirs, ours = Perceptron(random_state=1), PerceptronClassifier(random_state=1)
+    for batch in np.array_split(np.random.RandomState(0).permutation(len(y)), 3):
+        theirs.partial_fit(X[batch], y[batch], classes=classes)
+        ours.partial_fit(X[batch], y[batch], classes=classes)
+        _assert_same_model(theirs, ours)
+
+
+def test_n_jobs_and_the_numpy_engine_give_the_same_model(monkeypatch):
+    import sknets._perceptron_sgd as perceptron_sgd
+
+    params = dict(penalty="elasticnet", alpha=0.001, early_stopping=True)
+    ref = PerceptronClassifier(**params).fit(DIGITS_X, DIGITS_Y)
+    threads = PerceptronClassifier(n_jobs=2, **params).fit(DIGITS_X, DIGITS_Y)
+    monkeypatch.setattr(perceptron_sgd, "ENGINE", "numpy")
+    numpy_engine = PerceptronClassifier(**params).fit(DIGITS_X, DIGITS_Y)
+    for other in (threads, numpy_engine):
+        np.testing.assert_array_equal(other.coef_, ref.coef_)
+        np.testing.assert_array_equal(other.intercept_, ref.intercept_)
+        assert other.n_iter_ == ref.n_iter_
 
 
 def test_shuffle_permutation_is_a_permutation_applied_each_epoch():
@@ -259,17 +302,35 @@ def test_zero_sample_weight_samples_make_no_update():
 
 # ----------------------------------------------------------------- sparse
 @pytest.mark.parametrize("params", [{}, {"penalty": "l1", "alpha": 0.001},
-                                    {"penalty": "elasticnet", "alpha": 0.001}])
-def test_sparse_input_gives_the_dense_result(params):
+                                    {"penalty": "elasticnet", "alpha": 0.001},
+                                    {"early_stopping": True, "penalty": "l2"}], ids=str)
+def test_sparse_input_matches_sklearn_sparse(params):
+    # CSR input is trained on its stored values, as scikit-learn does: the
+    # intercept's updates damped by 0.01, the L1 step on the sample's features
     X = BC_X.copy()
     X[np.abs(X) < 0.5] = 0.0  # make it genuinely sparse
+    Xs = sp.csr_matrix(X)
+    theirs, ours = _fit_both(Xs, BC_Y, **params)
+    _assert_same_model(theirs, ours)
+    theirs, ours = _fit_both(sp.csr_matrix(IRIS_X), IRIS_Y, **params)
+    _assert_same_model(theirs, ours)
+    np.testing.assert_allclose(ours.decision_function(sp.csr_matrix(IRIS_X)),
+                               ours.decision_function(IRIS_X), rtol=1e-10, atol=1e-10)
+
+
+def test_sparse_input_gives_the_dense_result_without_intercept_and_l1():
+    # scikit-learn's two sparse rules act on the intercept and the L1 step:
+    # without them, sparse and dense input train the same model
+    X = BC_X.copy()
+    X[np.abs(X) < 0.5] = 0.0
+    params = dict(fit_intercept=False, penalty="l2", alpha=0.001)
     dense = PerceptronClassifier(**params).fit(X, BC_Y)
     sparse = PerceptronClassifier(**params).fit(sp.csr_matrix(X), BC_Y)
     np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-12, atol=1e-12)
     assert sparse.n_iter_ == dense.n_iter_
-    np.testing.assert_allclose(sparse.decision_function(sp.csr_matrix(X)),
-                               dense.decision_function(X), rtol=1e-10, atol=1e-10)
+    with_intercept = PerceptronClassifier().fit(sp.csr_matrix(X), BC_Y)
+    assert not np.allclose(with_intercept.intercept_,
+                           PerceptronClassifier().fit(X, BC_Y).intercept_)
 
 
 # ------------------------------------------------------ fitted attributes

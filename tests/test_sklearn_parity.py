@@ -678,16 +678,13 @@ IRIS_SHUFFLED = IRIS[0][_order], IRIS[1][_order]
 
 @pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
 def test_perceptron_accuracy_on_iris(container):
-    """test_perceptron_accuracy. Dense input gives scikit-learn's weights;
-    sparse input gives our dense weights (deliberate: scikit-learn damps the
-    intercept's updates for sparse input, sknets trains it as dense input --
-    see sknets.perceptron)."""
+    """test_perceptron_accuracy. Dense and sparse input give scikit-learn's
+    weights (for sparse input, scikit-learn's damped intercept updates)."""
     X, y = IRIS_SHUFFLED
     params = dict(max_iter=100, tol=None, shuffle=False)
     ours, theirs = _fit_pair("perceptron", container(X), y, **params)
     assert ours.score(container(X), y) > 0.7
-    reference = theirs if container is np.asarray else PerceptronClassifier(**params).fit(X, y)
-    _assert_same_weights(ours, reference)
+    _assert_same_weights(ours, theirs)
 
 
 def test_perceptron_is_rosenblatts_rule():

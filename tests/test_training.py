@@ -187,34 +187,58 @@ def test_lbfgs_finish_sets_running_statistics_from_the_full_batch():
 
 
 # -- the perceptron trainer ---------------------------------------------------
-def test_perceptron_problems_stop_on_their_own():
-    from sknets.training.perceptron import _Problems
+def _perceptron_problems(X, y, mask=None):
+    from sknets._perceptron_ovr import setup_problems
 
+    problems = setup_problems(X, y, np.unique(y))
+    if mask is not None:
+        problems.validation_mask = mask
+    return problems
+
+
+def test_perceptron_problems_stop_on_their_own():
     trainer = PerceptronTrainer(_state([Dense(2)], 3, PerceptronCriterion()),
                                 PerceptronConfig(n_iter_no_change=1, tol=0.1), None, _tasks())
-    trainer.tol = 0.1
-    problems = _Problems(2, early_stopping=False)
-    trainer.update_problems(problems, np.array([1.0, 1.0]), 0)
-    trainer.update_problems(problems, np.array([0.5, 0.95]), 1)   # the second: within tol
-    assert problems.active.tolist() == [True, False]
-    assert problems.n_iter.tolist() == [2, 2]
+    X, y = np.eye(3), np.array([0, 1, 2])
+    trainer.prepare(_perceptron_problems(X, y), y)
+    trainer.stopping = type(trainer.stopping)(2, 0.1, 1, False)
+    trainer.update_problems(np.array([1.0, 1.0]), 0)
+    trainer.update_problems(np.array([0.5, 0.95]), 1)   # the second: within tol
+    assert trainer.stopping.active.tolist() == [True, False]
+    assert trainer.stopping.n_iter.tolist() == [2, 2]
 
 
-def test_perceptron_update_chunk_is_the_perceptron_rule():
+def test_perceptron_epoch_is_the_perceptron_rule():
+    from sknets._interrupt import DeferredInterrupt
+
     state = _state([Dense(1)], 2, PerceptronCriterion())
-    trainer = PerceptronTrainer(state, PerceptronConfig(eta0=1.0), None, _tasks())
-    X, Y = np.array([[1.0, 2.0], [3.0, -1.0]]), np.array([[1.0], [-1.0]])
+    trainer = PerceptronTrainer(state, PerceptronConfig(eta0=1.0, shuffle=False), None,
+                                _tasks())
+    X, y = np.array([[1.0, 2.0], [3.0, -1.0]]), np.array([1, 0])
     for v in state.network.layers[0].params.values():
         v[...] = 0.0   # the perceptron starts from zeros
-    trainer.prepare(X, Y.ravel(), Y, np.ones_like(Y), np.ones(2), np.zeros(2, dtype=bool))
-    trainer.active_dev = np.ones((1, 1))
-    objective = trainer.update_chunk(X, Y, np.ones_like(Y), np.zeros((1, 1)))
+    trainer.prepare(_perceptron_problems(X, y), y)
+    ran, result = trainer.run_epoch(DeferredInterrupt())
+    trainer.write_back()
     # first sample: z = 0 counts as a mistake: w = x, b = 1; second (y = -1):
     # z = 3 - 2 + 1 = 2 > 0, a mistake: w -= x, b -= 1
     W, b = state.network.layers[0].params["W"], state.network.layers[0].params["b"]
     np.testing.assert_allclose(W.ravel(), [1.0 - 3.0, 2.0 + 1.0])
     np.testing.assert_allclose(b, [0.0])
-    np.testing.assert_allclose(objective, [[2.0]])   # max(0, -y z): 0, then 2
+    np.testing.assert_allclose(result.objective, [2.0])   # max(0, -y z): 0, then 2
+    assert ran.tolist() == [True]
+
+
+def test_perceptron_divergence_names_the_cause():
+    state = _state([Dense(1)], 2, PerceptronCriterion(), )
+    trainer = PerceptronTrainer(state, PerceptronConfig(), None, _tasks())
+    X, y = np.array([[1e300, 1.0], [-1e300, 1.0]]), np.array([1, 0])
+    trainer.prepare(_perceptron_problems(X, y), y)
+    trainer.weights.w[:] = 1e10   # finite weights, but w @ x overflows
+    from sknets._perceptron_epoch import EpochResult
+
+    with pytest.raises(DivergenceError, match="bound on the logits"):
+        trainer.check_divergence(np.array([True]), EpochResult.zeros(1), 0)
 
 
 def test_softmax_state_reports_its_width():

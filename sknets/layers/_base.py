@@ -37,6 +37,17 @@ estimators predict through :meth:`Layer.placed` copies made per call, so
 whatever an inference pass caches stays on the copy: a fitted layer is never
 changed by prediction, and concurrent predictions are safe.
 
+**Sizes before allocation.** :meth:`Layer.plan` gives the output shape,
+the weights' shapes (:meth:`Layer.param_shapes`, :meth:`Layer.state_shapes`)
+and what a training step keeps per sample (:meth:`Layer.activation_shapes`)
+from the input shape alone: summaries and the memory estimate of a fit
+(:mod:`sknets._memory`) are computed without allocating, and ``build``
+refuses weights beyond the memory available before drawing them.
+
+**Sparse input.** A layer with :attr:`Layer.accepts_sparse` (``Dense``)
+takes a sparse batch as it is; a network densifies the batch, one at a time,
+before any other layer.
+
 **What solvers must know.** :attr:`Layer.stochastic` is True for a layer
 whose training forward draws random numbers (dropout): its loss is not a
 deterministic function of the weights, which L-BFGS refuses.
@@ -49,10 +60,14 @@ full-batch solvers use at the end of training.
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .._memory import check_weights_memory
+from .._html_repr import LayerDiagramMixin
+from .._persistence import portable, restored
 from ..backend import get_backend, to_numpy
+from ._plan import LayerPlan, ShapeOnlyRandomState, shapes_of
 
 
-class Layer(BaseEstimator):
+class Layer(LayerDiagramMixin, BaseEstimator):
     """Base class of all layers: the layer contract.
 
     A layer maps a batch ``X`` of shape ``(n_samples, *input_shape_)`` to a
@@ -108,6 +123,11 @@ class Layer(BaseEstimator):
     #: turns it off for the layers before the first trainable one.
     need_input_grad = True
 
+    #: Whether ``forward`` and ``backward`` take a sparse batch (SciPy's, or
+    #: CuPy's on a GPU) as it is; a network densifies the batch, one at a
+    #: time, before a layer that does not (:func:`sknets._sparse.densify`).
+    accepts_sparse = False
+
     #: Parameter keys that the L2 penalty ``alpha`` applies to (weights, not biases).
     penalized = ("W",)
 
@@ -155,9 +175,13 @@ class Layer(BaseEstimator):
         self.backend = backend
         self.dtype = np.dtype(dtype)
         self.input_shape_ = tuple(int(s) for s in input_shape)
-        self.output_shape_ = tuple(self.output_shape(self.input_shape_))
+        plan = self._plan(self.input_shape_)
+        self.output_shape_ = plan.output_shape
+        # Weights beyond the memory there is are refused before any is drawn.
+        check_weights_memory(plan, self.dtype, backend)
         params = self._init_params(self.input_shape_, rng)
         state = self._init_state(self.input_shape_)
+        _check_declared(self, plan, params, state)
         given = getattr(self, "weights", None)
         if given is not None:
             params, state = self._given_weights(given, params, state)
@@ -167,6 +191,72 @@ class Layer(BaseEstimator):
                       for k, v in state.items()}
         self.grads = {}
         return self.output_shape_
+
+    # -- sizes without allocation ---------------------------------------------
+    def plan(self, input_shape):
+        """The layer's sizes for one sample's ``input_shape``, allocating nothing.
+
+        Checks the hyper-parameters and the input shape as :meth:`build`
+        does, then computes the output shape, the weights' shapes and what a
+        training step keeps per sample (see :class:`~sknets.layers._plan.LayerPlan`).
+        The summary table and the memory estimate of a fit are made of plans.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            Shape of one sample (no batch axis).
+
+        Returns
+        -------
+        LayerPlan
+
+        Raises
+        ------
+        ValueError
+            If a hyper-parameter is invalid or the input shape does not suit
+            the layer.
+        """
+        self._validate_params()
+        self._setup()
+        return self._plan(tuple(int(s) for s in input_shape))
+
+    def _plan(self, shape):
+        return LayerPlan(self, shape, tuple(self.output_shape(shape)),
+                         self.param_shapes(shape), self.state_shapes(shape),
+                         list(self.activation_shapes(shape)))
+
+    def param_shapes(self, input_shape):
+        """Shapes of ``params`` by name for one sample's ``input_shape``.
+
+        Layers with weights declare them here, without allocating; ``build``
+        checks that ``_init_params`` draws exactly these. The default learns
+        them by running ``_init_params`` with a random state whose draws are
+        zero-strided views (:class:`~sknets.layers._plan.ShapeOnlyRandomState`),
+        the layer's attributes left as they were.
+        """
+        saved = dict(vars(self))
+        try:
+            return shapes_of(self._init_params(tuple(input_shape), ShapeOnlyRandomState()))
+        finally:
+            vars(self).clear()
+            vars(self).update(saved)
+
+    def state_shapes(self, input_shape):
+        """Shapes of ``state`` by name for one sample's ``input_shape``
+        (default: those ``_init_state`` returns)."""
+        return shapes_of(self._init_state(tuple(input_shape)))
+
+    def activation_shapes(self, input_shape):
+        """Per-sample shapes of the arrays a training step keeps for this
+        layer: its output, caches and work arrays (default: the output).
+        Used by the memory estimate of a fit (:mod:`sknets._memory`)."""
+        return [tuple(self.output_shape(input_shape))]
+
+    def size_parameter(self, input_shape):
+        """The hyper-parameter (``"name=value"``) that sets most of the layer's
+        memory on inputs of ``input_shape``, for messages; None when the size
+        follows from the input alone."""
+        return None
 
     def _setup(self):
         """Derive the working form of the hyper-parameters (attributes ending
@@ -419,16 +509,30 @@ class Layer(BaseEstimator):
                  if not k.startswith("_cache")}
         for key in ("params", "state"):
             if key in state:
-                state[key] = {k: to_numpy(v).copy() for k, v in state[key].items()}
+                # NumPy weights are pickled as they are (no copy): an array that a
+                # fitted attribute (coefs_) shares is then stored once.
+                state[key] = {k: to_numpy(v) for k, v in state[key].items()}
         if "grads" in state:
             state["grads"] = {}
-        if state.get("backend") is not None:
-            state["backend"] = get_backend("numpy")
-        return state
+        return portable(state)   # the backend and the dtype by name
+
+    def __setstate__(self, state):
+        super().__setstate__(restored(state))
 
     def __repr__(self, N_CHAR_MAX=700):
         text = self.describe()
         return text if self.trainable else f"{text} (frozen)"
+
+
+def _check_declared(layer, plan, params, state):
+    """``_init_params`` / ``_init_state`` drew the shapes the plan declares."""
+    for what, drawn, declared in (("params", params, plan.param_shapes),
+                                  ("state", state, plan.state_shapes)):
+        if shapes_of(drawn) != declared:
+            raise RuntimeError(
+                f"{layer.describe()}: its initial {what} have shapes {shapes_of(drawn)}, "
+                f"but the layer declares {declared} (param_shapes / state_shapes)."
+            )
 
 
 def _size(arrays):

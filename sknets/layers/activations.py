@@ -11,6 +11,9 @@ from sklearn.utils._param_validation import StrOptions
 
 from ._base import Layer
 
+#: negative slope of ``"leaky_relu"`` (Keras' default, the usual one in GANs).
+LEAKY_SLOPE = 0.2
+
 
 def _sigmoid(xp, z):
     # Numerically stable logistic: never evaluates exp of a large positive number.
@@ -30,6 +33,10 @@ def _relu(xp, z):
     return xp.maximum(z, 0.0)
 
 
+def _leaky_relu(xp, z):
+    return xp.where(z > 0, z, LEAKY_SLOPE * z)
+
+
 def _step(xp, z):
     return xp.astype(z > 0, z.dtype)
 
@@ -39,6 +46,7 @@ ACTIVATIONS = {
     "logistic": _sigmoid,
     "tanh": _tanh,
     "relu": _relu,
+    "leaky_relu": _leaky_relu,
     "step": _step,
 }
 
@@ -60,6 +68,11 @@ def _d_relu(xp, a, dY):
     return dY * xp.astype(a > 0, dY.dtype)
 
 
+def _d_leaky_relu(xp, a, dY):
+    # a > 0 exactly where z > 0 (the slope is positive).
+    return xp.where(a > 0, dY, LEAKY_SLOPE * dY)
+
+
 def _d_step(xp, a, dY):
     # The step function has zero derivative almost everywhere; the perceptron
     # rule treats it as the identity (straight-through), as Rosenblatt's does.
@@ -71,6 +84,7 @@ DERIVATIVES = {
     "logistic": _d_logistic,
     "tanh": _d_tanh,
     "relu": _d_relu,
+    "leaky_relu": _d_leaky_relu,
     "step": _d_step,
 }
 
@@ -80,8 +94,11 @@ class Activation(Layer):
 
     Parameters
     ----------
-    activation : {"identity", "logistic", "tanh", "relu", "step"}
+    activation : {"identity", "logistic", "tanh", "relu", "leaky_relu", "step"}
         ``logistic`` is the sigmoid ``1 / (1 + exp(-z))``, computed stably;
+        ``leaky_relu`` is ``z`` for ``z > 0`` and ``0.2 z`` otherwise (Keras'
+        ``leaky_relu`` and its default slope; Maas et al., "Rectifier
+        nonlinearities improve neural network acoustic models", ICML 2013);
         ``step`` is Heaviside's step ``1[z > 0]`` (the perceptron's output).
     """
 

@@ -4,13 +4,18 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..backend import ufunc_namespace
 from ..initializers import INITIALIZERS
 from ._base import Layer
 
 
 class Dense(Layer):
     """Fully connected layer: ``Y = X @ W + b``.
+
+    A sparse ``X`` (SciPy's CSR/CSC, or ``cupyx.scipy.sparse`` on a GPU)
+    stays sparse: ``X @ W`` and the weight gradient ``X.T @ dY`` are
+    sparse-dense products, whose cost follows the non-zeros (scikit-learn's
+    MLP does the same with ``safe_sparse_dot``). The gradient of a sparse
+    input is never needed (a network's first layer computes none).
 
     Parameters
     ----------
@@ -42,6 +47,8 @@ class Dense(Layer):
         "weights": [dict, None],
     }
 
+    accepts_sparse = True
+
     def __init__(self, units, initializer="glorot_uniform", init_factor=6.0, trainable=True,
                  weights=None):
         self.units = units
@@ -50,20 +57,30 @@ class Dense(Layer):
         self.trainable = trainable
         self.weights = weights
 
-    def _init_params(self, input_shape, rng):
+    def output_shape(self, input_shape):
         if len(input_shape) != 1:
             raise ValueError(
-                f"Dense expects flat inputs of shape (n_features,), got {input_shape}; "
+                f"Dense expects flat inputs of shape (n_features,), got {tuple(input_shape)}; "
                 "put a Flatten layer before it."
             )
+        return (self.units,)
+
+    def param_shapes(self, input_shape):
+        self.output_shape(input_shape)   # checks that the input is flat
+        return {"W": (int(input_shape[0]), self.units), "b": (self.units,)}
+
+    def size_parameter(self, input_shape):
+        if self.units >= input_shape[0]:
+            return f"units={self.units}"
+        return None   # the input's width sets the size
+
+    def _init_params(self, input_shape, rng):
+        shapes = self.param_shapes(input_shape)
         fan_in = input_shape[0]
         init = INITIALIZERS[self.initializer]
         kwargs = {"factor": self.init_factor} if self.initializer == "glorot_uniform" else {}
-        W, b = init(rng, fan_in, self.units, (fan_in, self.units), (self.units,), **kwargs)
+        W, b = init(rng, fan_in, self.units, shapes["W"], shapes["b"], **kwargs)
         return {"W": W, "b": b}
-
-    def output_shape(self, input_shape):
-        return (self.units,)
 
     def describe(self):
         return f"Dense({self.units})"
@@ -71,6 +88,8 @@ class Dense(Layer):
     def forward(self, X, training=False):
         if training and self.trainable:
             self._cache_X = X
+        # A sparse X (SciPy, or CuPy's on a GPU) times the dense W is a dense
+        # array: a sparse-dense product, X is never densified.
         Y = X @ self.params["W"]
         Y += self.params["b"]   # in place: one pass, no second output array
         return Y
@@ -80,17 +99,10 @@ class Dense(Layer):
             return dY @ self.params["W"].T if self.need_input_grad else None
         xp = self.xp
         X = self._cache_X
-        W = self.params["W"]
-        fast = ufunc_namespace(W)
-        G = self.grads.get("W")
-        if (fast is not None and G is not None and G.shape == W.shape
-                and G.dtype == dY.dtype == X.dtype
-                and type(G) is type(W) is type(X) is type(dY)):
-            # NumPy/CuPy: the weight gradient is written into last step's array
-            # (a fresh (n_in, n_out) array per step costs page faults).
-            fast.matmul(X.T, dY, out=G)
-        else:
-            self.grads["W"] = X.T @ dY
+        # written over last step's array where the backend can (a fresh
+        # (n_in, n_out) array per step costs page faults); a sparse X makes
+        # X.T @ dY a sparse-dense product
+        self.grads["W"] = self.backend.kernels.matmul(X.T, dY, work=self._work, name="grad_W")
         self.grads["b"] = xp.sum(dY, axis=0)
         if self.need_input_grad:
             return dY @ self.params["W"].T

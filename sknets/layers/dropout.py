@@ -45,6 +45,12 @@ class Dropout(Layer):
         self._seed = int(rng.randint(np.iinfo(np.int32).max))
         return {}
 
+    def param_shapes(self, input_shape):
+        return {}   # no weights: a seed for the masks only
+
+    def activation_shapes(self, input_shape):
+        return [tuple(input_shape)] * 2   # the mask and the output
+
     def describe(self):
         return f"Dropout({self.rate:g})"
 

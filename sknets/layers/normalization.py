@@ -78,17 +78,31 @@ class BatchNormalization(Layer):
         self.trainable = trainable
         self.weights = weights
 
-    def _init_params(self, input_shape, rng):
+    def output_shape(self, input_shape):
         if len(input_shape) < 1:
             raise ValueError(
                 "BatchNormalization needs inputs with a feature axis, got one-sample "
                 f"shape {tuple(input_shape)}."
             )
-        c = input_shape[-1]
+        return tuple(input_shape)
+
+    def param_shapes(self, input_shape):
+        c = self.output_shape(input_shape)[-1]
+        return {"gamma": (c,), "beta": (c,)}
+
+    def state_shapes(self, input_shape):
+        c = self.output_shape(input_shape)[-1]
+        return {"moving_mean": (c,), "moving_variance": (c,)}
+
+    def activation_shapes(self, input_shape):
+        return [tuple(input_shape)] * 2   # the normalised input and the output
+
+    def _init_params(self, input_shape, rng):
+        c = self.param_shapes(input_shape)["gamma"][0]
         return {"gamma": np.ones(c), "beta": np.zeros(c)}
 
     def _init_state(self, input_shape):
-        c = input_shape[-1]
+        c = self.state_shapes(input_shape)["moving_mean"][0]
         return {"moving_mean": np.zeros(c), "moving_variance": np.ones(c)}
 
     def describe(self):

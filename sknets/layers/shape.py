@@ -13,6 +13,11 @@ class Reshape(Layer):
     ----------
     target_shape : tuple of int
         One sample's output shape; its size must equal the input's.
+
+    Notes
+    -----
+    Sparse input (flat rows) is densified one batch at a time by the
+    network before this layer (:func:`sknets._sparse.densify`).
     """
 
     _parameter_constraints = {"target_shape": ["array-like"]}
@@ -39,6 +44,9 @@ class Reshape(Layer):
             )
         return shape
 
+    def activation_shapes(self, input_shape):
+        return []   # a view of its input
+
     def describe(self):
         return f"Reshape{self._shape()}"
 
@@ -57,6 +65,9 @@ class Flatten(Layer):
 
     def output_shape(self, input_shape):
         return (math.prod(input_shape),)
+
+    def activation_shapes(self, input_shape):
+        return []   # a view of its input
 
     def forward(self, X, training=False):
         return self.xp.reshape(X, (X.shape[0], -1))

@@ -5,8 +5,9 @@ copy of its fitted one, to train further), runs a trainer on it and commits
 it in one step (``BaseNetwork._commit``), the way the "Deep Learning from
 Scratch" book keeps its ``Trainer`` apart from the network:
 
-- :class:`MiniBatchTrainer`: SGD or Adam over mini-batches (scikit-learn's
-  MLP, step by step), early stopping with the best weights;
+- :class:`MiniBatchTrainer`: SGD, Adam, AdaGrad or RMSprop over
+  mini-batches (scikit-learn's MLP, step by step), early stopping with the
+  best weights;
 - :class:`LbfgsTrainer`: SciPy's L-BFGS-B on the full batch;
 - :class:`PerceptronTrainer`: scikit-learn's per-sample perceptron rule over
   one-vs-rest problems.

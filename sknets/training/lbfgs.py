@@ -20,6 +20,7 @@ from sklearn.utils.optimize import _check_optimize_result
 
 from .._checks import divergence_cause, scale_hint, training_loss_bound
 from .._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
+from .._sparse import sparse_batch
 from ..backend import to_numpy
 from ..exceptions import DivergenceError
 from ._common import NON_FINITE_MESSAGE, EpochLog, TrainerConfig, batch_loss_and_grads
@@ -98,7 +99,9 @@ class LbfgsTrainer:
         """The full batch on the backend, the flat weights, the loss bound."""
         state, backend = self.state, self.state.network.backend
         dtype = state.dtype
-        self.X_dev = backend.asarray(X.toarray() if sp.issparse(X) else X, dtype=dtype)
+        # a sparse X stays sparse (a first Dense layer takes it as it is)
+        self.X_dev = (sparse_batch(X, backend, dtype) if sp.issparse(X)
+                      else backend.asarray(X, dtype=dtype))
         self.Y_dev = backend.asarray(Y, dtype=dtype)
         self.sw_dev = (None if sample_weight is None
                        else backend.asarray(sample_weight, dtype=dtype))

@@ -1,4 +1,5 @@
-"""The mini-batch trainer: SGD or Adam over shuffled mini-batches, with early stopping.
+"""The mini-batch trainer: SGD, Adam, AdaGrad or RMSprop over shuffled mini-batches,
+with early stopping.
 
 It reproduces scikit-learn's ``BaseMultilayerPerceptron._fit_stochastic``
 step by step (same shuffling, validation split, stopping rule and
@@ -23,6 +24,7 @@ from sklearn.utils import gen_batches, shuffle
 from .._checks import divergence_cause, scale_hint, training_loss_bound
 from .._dispatch import take_rows
 from .._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
+from .._sparse import input_rows, sparse_batch
 from ..backend import read_back, to_numpy
 from ..exceptions import DivergenceError
 from ..optimizers import OPTIMIZERS
@@ -31,7 +33,7 @@ from ._common import NON_FINITE_MESSAGE, EpochLog, TrainerConfig, batch_loss_and
 __all__ = ["STOCHASTIC_SOLVERS", "MiniBatchConfig", "MiniBatchTrainer", "make_optimizer",
            "forward_in_batches"]
 
-STOCHASTIC_SOLVERS = ("sgd", "adam")
+STOCHASTIC_SOLVERS = ("sgd", "adam", "adagrad", "rmsprop")
 
 
 @dataclass
@@ -67,10 +69,15 @@ class MiniBatchConfig(TrainerConfig):
 
 
 def make_optimizer(config, params):
-    """The stochastic optimizer ``config.solver`` names, for ``params``."""
+    """The stochastic optimizer ``config.solver`` names, for ``params``
+    (AdaGrad and RMSprop with the book's constants: ``epsilon=1e-7``,
+    RMSprop's ``decay_rate=0.99``; ``epsilon``, ``beta_1`` and ``beta_2``
+    are Adam's)."""
     if config.solver == "sgd":
         return OPTIMIZERS["sgd"](params, config.learning_rate_init, config.learning_rate,
                                  config.momentum, config.nesterovs_momentum, config.power_t)
+    if config.solver in ("adagrad", "rmsprop"):
+        return OPTIMIZERS[config.solver](params, config.learning_rate_init)
     return OPTIMIZERS["adam"](params, config.learning_rate_init, config.beta_1,
                               config.beta_2, config.epsilon)
 
@@ -79,9 +86,8 @@ def forward_in_batches(network, X, dtype, rows):
     """Inference logits of validated 2-D ``X`` (dense or sparse), ``rows`` at a time."""
     backend = network.backend
     outs = []
-    for s in gen_batches(X.shape[0], rows):
-        Xb = X[s].toarray() if sp.issparse(X) else X[s, ...]
-        outs.append(network.forward(backend.asarray(Xb, dtype=dtype)))
+    for s in gen_batches(X.shape[0], rows):   # a sparse X stays sparse
+        outs.append(network.forward(input_rows(X, s, backend, dtype)))
     return outs[0] if len(outs) == 1 else backend.xp.concat(outs, axis=0)
 
 
@@ -103,7 +109,7 @@ class _Data:
         xp = backend.xp
         if self.sparse:
             rows = self.order[s]
-            Xb = backend.asarray(self.X[rows].toarray(), dtype=dtype)
+            Xb = sparse_batch(self.X, backend, dtype, rows)   # CSR rows, never densified
             rows = backend.asarray(rows)
         elif shuffled:
             rows = self.order_dev[s]
@@ -117,7 +123,7 @@ class _Data:
 
 
 class MiniBatchTrainer:
-    """Trains a :class:`~sknets.training.FitState` with SGD or Adam.
+    """Trains a :class:`~sknets.training.FitState` with SGD, Adam, AdaGrad or RMSprop.
 
     Parameters
     ----------
@@ -153,9 +159,15 @@ class MiniBatchTrainer:
         if config.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         if not incremental or state.optimizer is None:
-            state.optimizer = make_optimizer(config, state.network.params)
+            state.optimizer = make_optimizer(config, state.network.params).to(
+                state.network.backend)   # the backend's kernels do its steps
         if config.early_stopping and state.validation_scores is None:
             state.validation_scores, state.best_validation_score = [], -np.inf
+        elif (config.early_stopping and state.best_weights is None
+              and np.isfinite(state.best_validation_score)):
+            # A warm start: the last fit ended on its best weights and dropped
+            # the copy; the network's weights are that copy.
+            state.best_weights = state.network.get_weights()
         elif not config.early_stopping and state.best_loss is None:
             state.best_loss = np.inf
         train, self.val = self.split_validation(X, Y, sample_weight)
@@ -359,6 +371,10 @@ class MiniBatchTrainer:
             interrupt.uninstall()
             state.network.release_work()
         self.finish(diverged)
+        if state.optimizer is not None:
+            # The moments or velocities stay (a partial_fit continues them, as
+            # scikit-learn's); the work arrays of the in-place updates go.
+            state.optimizer.release_work()
         return interrupted
 
     def finish(self, diverged):
@@ -367,6 +383,9 @@ class MiniBatchTrainer:
         restored = early and state.best_weights is not None
         if restored:
             state.network.set_weights(state.best_weights)
+            # The network now holds the best weights: the copy is dropped (a
+            # warm start takes it from the network again, see prepare).
+            state.best_weights = None
         state.best_epoch = self.log.best_epoch("valid_score_best" if early else
                                                "train_loss_best")
         last = state.history[-1]["epoch"] if state.history else 0

@@ -1,12 +1,13 @@
-"""The perceptron's per-sample trainer: scikit-learn's plain SGD, one sample at a time.
+"""The perceptron's per-sample trainer: scikit-learn's plain SGD, as it computes it.
 
 scikit-learn's perceptron (its ``_plain_sgd``) differs from mini-batch
 training in ways a mini-batch trainer cannot express:
 
-- one update per sample, in an order drawn by scikit-learn's own xorshift
-  Fisher-Yates shuffle (reproduced in :mod:`sknets._sgd_draws`);
-- each one-vs-rest problem stops on its own (its own loss history, its own
-  validation score), so ``n_iter`` is the maximum over problems;
+- one update per sample, each one-vs-rest problem in its own order, drawn
+  from its own seed by scikit-learn's xorshift Fisher-Yates shuffle
+  (:mod:`sknets._sgd_draws`);
+- each problem stops on its own (its own loss history, its own validation
+  score), so ``n_iter`` is the maximum over problems;
 - the stopping rule compares the epoch's summed per-sample loss (plus the
   penalty) against the best by ``tol`` with ``>= n_iter_no_change``, and early
   stopping scores each problem on a held-out split without restoring weights;
@@ -14,10 +15,13 @@ training in ways a mini-batch trainer cannot express:
   L1 [1]_, applied at every sample; class weights weigh the positive and
   negative samples of each problem differently.
 
-So :class:`PerceptronTrainer` runs a per-sample loop on the same layer
-(``Dense.forward``/``backward``) and loss objects; all array math goes
-through the backend's namespace ``xp``; the loop over samples and the
-per-epoch bookkeeping run on the host.
+So :class:`PerceptronTrainer` runs the epochs with the functions of
+:mod:`sknets._perceptron_epoch` (scikit-learn's arithmetic in its order, on
+the host: compiled with numba when it is installed, else the NumPy
+reference engine), in chunks of :data:`CHUNK_ROWS` training samples (what
+callbacks see as batches; Ctrl-C stops training between two), and puts the
+weights back into the network's ``Dense`` layer, on the network's backend,
+after each epoch.
 
 References
 ----------
@@ -32,28 +36,28 @@ from typing import Any
 
 import array_api_compat.numpy
 import numpy as np
-import scipy.sparse as sp
 from sklearn.metrics import accuracy_score
+from sklearn.utils.extmath import safe_sparse_dot
 
 from .._checks import max_abs
-from .._dispatch import take_rows
 from .._interrupt import INTERRUPTED, DeferredInterrupt, TrainingInterrupted
-from .._sgd_draws import sgd_shuffle_permutation
-from ..backend import read_back, to_numpy
+from .._perceptron_epoch import SGDRule, WeightState, begin_epoch, run_chunk
+from .._perceptron_ovr import StoppingRule, validation_scores
+from ..backend import to_numpy
 from ..exceptions import DivergenceError
 from ._common import EpochLog, TrainerConfig
-from .minibatch import forward_in_batches
 
-__all__ = ["PerceptronConfig", "PerceptronTrainer"]
+__all__ = ["CHUNK_ROWS", "PerceptronConfig", "PerceptronTrainer"]
 
-#: rows moved to the backend at a time during an epoch (bounded memory for
-#: sparse input, which is densified chunk by chunk).
+#: training samples per chunk: the callbacks' batches, and how often Ctrl-C is looked at.
 CHUNK_ROWS = 4096
 
 
 @dataclass
 class PerceptronConfig(TrainerConfig):
-    """The parameters of a perceptron fit (scikit-learn's ``Perceptron`` names)."""
+    """The parameters of a perceptron fit (scikit-learn's ``Perceptron`` names),
+    with the epoch functions' ``engine`` ("auto": numba when installed) and
+    ``n_jobs`` (threads running the one-vs-rest problems side by side)."""
 
     penalty: Any = None
     alpha: float = 0.0001
@@ -65,16 +69,13 @@ class PerceptronConfig(TrainerConfig):
     eta0: float = 1.0
     early_stopping: bool = False
     n_iter_no_change: int = 5
+    n_jobs: Any = None
+    engine: str = "auto"
 
-
-class _Problems:
-    """The one-vs-rest problems' stopping bookkeeping (on the host)."""
-
-    def __init__(self, n_outputs, early_stopping):
-        self.active = np.ones(n_outputs, dtype=bool)
-        self.n_iter = np.zeros(n_outputs, dtype=int)
-        self.best = np.full(n_outputs, -np.inf if early_stopping else np.inf)
-        self.no_improvement = np.zeros(n_outputs, dtype=int)
+    def rule(self):
+        """The per-sample rule's constants."""
+        return SGDRule(penalty=self.penalty, alpha=self.alpha, l1_ratio=self.l1_ratio,
+                       eta0=self.eta0, fit_intercept=self.fit_intercept, shuffle=self.shuffle)
 
 
 class PerceptronTrainer:
@@ -92,9 +93,9 @@ class PerceptronTrainer:
         samples the subtasks; a callback asking to stop ends training).
 
     The steps, in the order :meth:`run` calls them: :meth:`prepare`, then per
-    epoch :meth:`run_epoch` (:meth:`update_chunk` per chunk of samples),
-    :meth:`check_divergence`, :meth:`score_epoch`, :meth:`update_problems`,
-    and the record; the closing line at the end.
+    epoch :meth:`run_epoch`, :meth:`check_divergence`, :meth:`score_epoch`,
+    :meth:`update_problems`, :meth:`write_back` and the record; the closing
+    line at the end.
     """
 
     def __init__(self, state, config, decode_targets, tasks):
@@ -104,154 +105,96 @@ class PerceptronTrainer:
         self.tasks = tasks
 
     # ------------------------------------------------------------ the steps
-    def prepare(self, X, y, Y, weights, sample_weight, validation_mask):
-        """Arrays on the backend, the validation split, the penalty terms."""
-        state, config = self.state, self.config
-        backend, dtype = state.network.backend, state.dtype
-        xp = backend.xp
-        self.sparse = sp.issparse(X)
-        self.X = X
-        self.X_dev = None if self.sparse else backend.asarray(X, dtype=dtype)
-        self.Y_dev = backend.asarray(Y, dtype=dtype)
-        self.weights_dev = backend.asarray(weights, dtype=dtype)
-        self.is_train = ~validation_mask
-        self.train_count = int(np.sum(self.is_train))
-        if config.early_stopping:
-            X_val = take_rows(X, np.flatnonzero(validation_mask))
-            # on the device once per fit; scored on the host from the logits
-            self.X_val = X_val if self.sparse else backend.asarray(X_val, dtype=dtype)
-            self.y_val = y[validation_mask]
-            self.Y_val = np.asarray(Y[validation_mask], dtype=dtype)
-            self.sw_val_host = sample_weight[validation_mask]
-            self.sw_val = np.asarray(self.sw_val_host, dtype=dtype)
+    def prepare(self, problems, y):
+        """The weight vectors from the network's layer (scikit-learn starts a
+        new one each call), the stopping rule, the held-out rows' targets."""
+        config = self.config
+        dense = self.state.network.layers[0]
+        coef = to_numpy(dense.params["W"]).T.astype(self.state.dtype)
+        self.problems = problems
+        self.weights = WeightState(coef, to_numpy(dense.params["b"]), problems.Y.shape[1])
+        self.rule = config.rule()
         self.tol = -np.inf if config.tol is None else float(config.tol)
-        self.eta, self.alpha = float(config.eta0), float(config.alpha)
-        self.l1_ratio = {None: 0.0, "l2": 0.0, "l1": 1.0}.get(config.penalty,
-                                                            float(config.l1_ratio))
-        self.use_l2 = config.penalty in ("l2", "elasticnet")
-        self.use_l1 = config.penalty in ("l1", "elasticnet")
-        self.l2_decay = max(0.0, 1.0 - (1.0 - self.l1_ratio) * self.eta * self.alpha)
-        if self.use_l1:   # Tsuruoka's cumulative penalty: applied (q) and total (u)
-            self.q = xp.zeros_like(state.network.layers[0].params["W"])
-            self.u = xp.zeros_like(self.Y_dev[0:1, :])
-        self.x_max = max_abs(X)   # for the logits' bound checked after each epoch
-        # On NumPy, skipping the update of a sample with no mistake saves work;
-        # on a device, asking would synchronise with it at every sample.
-        self.skip_if_correct = backend.is_numpy
+        self.stopping = StoppingRule(problems.Y.shape[0], config.tol, config.n_iter_no_change,
+                                     config.early_stopping)
+        self.train_count = problems.train_count
+        self.train_objective = np.zeros(problems.Y.shape[0])
+        self.x_max = max_abs(problems.X)   # for the logits' bound checked after each epoch
+        if config.early_stopping:
+            mask = problems.validation_mask
+            self.X_val, self.y_val = problems.X[mask], y[mask]
+            self.Y_val = np.ascontiguousarray(problems.Y[:, mask].T)
+            self.sw_val = problems.sample_weight[mask]
 
-    def run_epoch(self, order, problems, interrupt):
-        """One pass over the training samples in ``order``; the epoch's
-        objective per problem (on the backend). Ctrl-C stops it after a chunk."""
-        backend, dtype = self.state.network.backend, self.state.dtype
-        xp = backend.xp
-        train_order = order[self.is_train[order]]
-        active = problems.active
-        self.active_dev = backend.asarray(active.astype(dtype)[None, :])
-        if self.use_l2:
-            self.decay = backend.asarray(np.where(active, self.l2_decay, 1.0).astype(dtype)[None, :])
-        if self.use_l1:
-            self.l1_step = self.active_dev * (self.l1_ratio * self.eta * self.alpha)
-        objective = xp.zeros_like(self.Y_dev[0:1, :])
+    def run_epoch(self, interrupt):
+        """One pass of every active problem over its training samples, chunk
+        by chunk; returns the problems that ran and the epoch's sums.
+        Ctrl-C stops it after a chunk."""
+        config, problems = self.config, self.problems
+        ran = self.stopping.active.copy()
+        result = begin_epoch(problems, self.weights, self.rule, ran, config.engine)
         starts = range(0, self.train_count, CHUNK_ROWS)
         self.epoch_ctx = self.tasks.epoch_begin(len(starts))
         for start in starts:
             chunk_ctx = self.tasks.batch_begin(self.epoch_ctx)
-            rows = train_order[start:start + CHUNK_ROWS]
-            rows_dev = backend.asarray(rows)
-            Xc = (backend.asarray(self.X[rows].toarray(), dtype=dtype) if self.sparse
-                  else xp.take(self.X_dev, rows_dev, axis=0))
-            Yc = xp.take(self.Y_dev, rows_dev, axis=0)
-            Wc = xp.take(self.weights_dev, rows_dev, axis=0) * self.active_dev
-            objective = self.update_chunk(Xc, Yc, Wc, objective)
+            run_chunk(problems, self.weights, self.rule, ran, result, start,
+                      min(start + CHUNK_ROWS, self.train_count), config.engine, config.n_jobs)
             self.tasks.batch_end(chunk_ctx)
             interrupt.check()   # Ctrl-C: stop after this chunk, weights consistent
-        return objective
+        return ran, result
 
-    def update_chunk(self, Xc, Yc, Wc, objective):
-        """scikit-learn's per-sample updates over one chunk, every problem at
-        once: the logits, the loss ``max(0, -y z)`` (and penalty) added to the
-        objective, weight decay (L2), the update on mistakes, then the
-        cumulative L1 penalty. Stopped problems have zero weight and no decay."""
-        dense, loss = self.state.network.layers[0], self.state.loss
-        xp = self.state.network.backend.xp
-        alpha, l1_ratio, eta = self.alpha, self.l1_ratio, self.eta
-        for t in range(Xc.shape[0]):
-            x, yt = Xc[t:t + 1, :], Yc[t:t + 1, :]
-            z = dense.forward(x, training=True)
-            objective = objective + loss.per_output(xp, z, yt)
-            W = dense.params["W"]
-            if self.config.penalty is not None:
-                objective = objective + alpha * ((1.0 - l1_ratio) * 0.5 * xp.sum(W * W, axis=0)
-                                                 + l1_ratio * xp.sum(xp.abs(W), axis=0))
-            dz = loss.gradient(xp, z, yt, Wc[t:t + 1, :])
-            if self.use_l2:
-                W *= self.decay
-            if not self.skip_if_correct or bool(xp.any(dz != 0)):
-                dense.backward(eta * dz)
-                W -= dense.grads["W"]
-                if self.config.fit_intercept:
-                    dense.params["b"] -= dense.grads["b"]
-            if self.use_l1:
-                self.u = self.u + self.l1_step
-                W_new = xp.where(W > 0, xp.maximum(W - (self.u + self.q), 0.0),
-                                 xp.where(W < 0, xp.minimum(W + (self.u - self.q), 0.0), W))
-                self.q = self.q + (W_new - W)
-                dense.params["W"] = W_new
-        return objective
+    def coef(self):
+        """The weights ``w * wscale``, shape (n_problems, n_features) (a copy:
+        scikit-learn folds ``wscale`` into ``w`` only at the end of a call)."""
+        w = self.weights
+        return w.w * w.wscale[:, None].astype(w.w.dtype)
 
-    def check_divergence(self, objective, snapshot, epoch):
-        """Read back the epoch's objective with the flag "weights finite and
-        no logit ``w @ x + b`` can overflow"; raise DivergenceError if not."""
-        net = self.state.network
-        xp, dense = net.backend.xp, net.layers[0]
+    def check_divergence(self, ran, result, epoch):
+        """Raise DivergenceError unless the weights are finite and no logit
+        ``w @ x + b`` can overflow the compute dtype."""
+        dtype = self.state.dtype
         with np.errstate(over="ignore", invalid="ignore"):
-            z_max = xp.max(xp.sum(xp.abs(dense.params["W"]), axis=0) * self.x_max
-                           + xp.abs(dense.params["b"]))
-        ok = xp.logical_and(net.finite_flag(), xp.isfinite(z_max))
-        objective, weights_ok = read_back(xp, objective, ok)
-        if weights_ok and np.isfinite(objective).all():
-            return objective
-        what = ("weights" if not net.weights_finite() else
+            bound = np.max(np.sum(np.abs(self.coef()), axis=1, dtype=np.float64) * self.x_max
+                           + np.abs(self.weights.intercept))
+            fits = np.isfinite(dtype.type(bound))
+        if result.finite[ran].all() and fits:
+            return
+        what = ("weights" if not result.finite[ran].all() else
                 "bound on the logits w @ x + b (they can overflow)")
-        net.set_weights(snapshot)
         raise DivergenceError(
             f"Floating-point under-/overflow occurred at epoch #{epoch + 1}: the {what} "
-            f"became non-finite in {self.state.dtype.name}; the estimator was left as it "
+            f"became non-finite in {dtype.name}; the estimator was left as it "
             "was before this fit. Scaling input data with StandardScaler or MinMaxScaler "
             f"(the largest absolute value of X is {self.x_max:.3g}), a smaller eta0, or "
             "dtype=\"float64\" might help.")
 
-    def score_epoch(self, objective, record):
+    def score_epoch(self, ran, result, record):
         """Fill the record's losses and scores; return each problem's figure
         for the stopping rule (validation accuracy, or training objective)."""
-        train_objective = objective[0].astype(np.float64) / max(self.train_count, 1)
-        record["train_loss"] = float(np.sum(train_objective))
+        self.train_objective[ran] = result.objective[ran] / self.train_count
+        # the problems' objectives, a stopped problem's as it last was
+        record["train_loss"] = float(np.sum(self.train_objective))
         if not self.config.early_stopping:
-            return train_objective
-        state = self.state
-        z_val = to_numpy(forward_in_batches(state.network, self.X_val, state.dtype, 2048))
-        correct = ((z_val > 0) == (self.Y_val > 0)).astype(z_val.dtype)
+            return result.objective / self.train_count
+        z_val = (safe_sparse_dot(self.X_val, self.coef().T, dense_output=True)
+                 + self.weights.intercept).astype(self.state.dtype)
         sw_sum = np.sum(self.sw_val)
-        scores = (np.sum(correct * self.sw_val[:, None], axis=0) / sw_sum).astype(np.float64)
-        record["valid_loss"] = float(state.loss.loss(array_api_compat.numpy, z_val, self.Y_val,
-                                                     self.sw_val, sw_sum))
+        record["valid_loss"] = float(self.state.loss.loss(array_api_compat.numpy, z_val,
+                                                          self.Y_val, self.sw_val, sw_sum))
         record["valid_score"] = accuracy_score(self.y_val, self.decode_targets(z_val),
-                                               sample_weight=self.sw_val_host)
-        return scores
+                                               sample_weight=self.sw_val)
+        return validation_scores(self.problems, self.weights)   # scikit-learn's figures
 
-    def update_problems(self, problems, figures, epoch):
+    def update_problems(self, figures, epoch):
         """Each active problem's stopping rule after ``epoch``."""
-        active = problems.active
-        problems.n_iter[active] = epoch + 1
-        if self.config.early_stopping:
-            worse = figures < problems.best + self.tol
-            problems.best = np.where(active & (figures > problems.best), figures, problems.best)
-        else:
-            worse = figures > problems.best - self.tol
-            problems.best = np.where(active & (figures < problems.best), figures, problems.best)
-        problems.no_improvement = np.where(
-            active, np.where(worse, problems.no_improvement + 1, 0), problems.no_improvement)
-        active &= problems.no_improvement < self.config.n_iter_no_change
+        self.stopping.update(epoch, figures)
+
+    def write_back(self):
+        """The weights into the network's ``Dense`` layer, on its backend."""
+        net = self.state.network
+        dense, dtype = net.layers[0], self.state.dtype
+        dense.params["W"] = net.backend.asarray(np.ascontiguousarray(self.coef().T, dtype=dtype))
+        dense.params["b"] = net.backend.asarray(self.weights.intercept.astype(dtype))
 
     def stopped_message(self):
         what = "Validation score" if self.config.early_stopping else "Training loss"
@@ -259,14 +202,13 @@ class PerceptronTrainer:
                 f"{self.config.n_iter_no_change} consecutive epochs (every one-vs-rest problem).")
 
     # -------------------------------------------------------------- the run
-    def run(self, X, y, Y, weights, sample_weight, validation_mask, seed, max_iter):
-        """Up to ``max_iter`` epochs; sets ``state.n_iter`` (the maximum over
-        the problems); returns True when Ctrl-C stopped training."""
+    def run(self, problems, y, max_iter):
+        """Up to ``max_iter`` epochs of the one-vs-rest ``problems``
+        (:class:`~sknets._perceptron_epoch.Problems`; ``y`` the labels); sets
+        ``state.n_iter`` (the maximum over the problems); returns True when
+        Ctrl-C stopped training."""
         state = self.state
-        self.prepare(X, y, Y, weights, sample_weight, validation_mask)
-        perm = sgd_shuffle_permutation(X.shape[0], seed) if self.config.shuffle else None
-        order = np.arange(X.shape[0])
-        problems = _Problems(Y.shape[1], self.config.early_stopping)
+        self.prepare(problems, y)
         epochs_before = len(state.history)
         self.log = EpochLog(state, self.config.verbose, max_iter)
         state.stop_reason = None
@@ -274,34 +216,33 @@ class PerceptronTrainer:
         interrupt = DeferredInterrupt().install()   # Ctrl-C: stop after the current chunk
         try:
             for epoch in range(max_iter):
-                if not problems.active.any():
+                if not self.stopping.active.any():
                     state.stop_reason = self.stopped_message()
                     break
                 tic = time.perf_counter()
-                if perm is not None:
-                    order = order[perm]
-                snapshot = state.network.get_weights()
-                objective = self.run_epoch(order, problems, interrupt)
-                objective = self.check_divergence(objective, snapshot, epoch)
+                ran, result = self.run_epoch(interrupt)
+                self.check_divergence(ran, result, epoch)
                 record = {"epoch": epochs_before + epoch + 1}
-                self.update_problems(problems, self.score_epoch(objective, record), epoch)
-                if not problems.active.any():
+                self.update_problems(self.score_epoch(ran, result, record), epoch)
+                self.write_back()   # what callbacks see of the model
+                if not self.stopping.active.any():
                     state.stop_reason = self.stopped_message()
-                record["learning_rate"] = self.eta
+                record["learning_rate"] = float(self.config.eta0)
                 record["dur"] = time.perf_counter() - tic
                 self.log.record(record)
                 if self.tasks.epoch_end(self.epoch_ctx):
                     state.stop_reason = "a callback asked to stop."
                     break
             else:
-                if problems.active.any():
+                if self.stopping.active.any():
                     state.stop_reason = f"max_iter={max_iter} epoch(s) reached."
         except TrainingInterrupted:
             interrupted = True
             state.stop_reason = INTERRUPTED
         finally:
             interrupt.uninstall()
-        state.n_iter = int(problems.n_iter.max())
+        self.write_back()
+        state.n_iter = int(self.stopping.n_iter.max())
         state.best_epoch = self.log.best_epoch("valid_score_best" if self.config.early_stopping
                                                else "train_loss_best")
         last = state.history[-1]["epoch"] if state.history else 0

@@ -9,6 +9,8 @@ state it was training is simply dropped.
 
 import numpy as np
 
+from .._persistence import portable, restored
+
 __all__ = ["FitState"]
 
 
@@ -39,8 +41,11 @@ class FitState:
     Attributes
     ----------
     optimizer : optimizer or None
-        The stochastic optimizer and its state (moments, velocities), kept for
-        ``warm_start`` and ``partial_fit``; None for L-BFGS and the perceptron.
+        The stochastic optimizer and its state (Adam's two moments, SGD's
+        velocity: two or one arrays per weight), kept because a later
+        ``partial_fit`` continues it, as scikit-learn's does (a ``fit``, warm
+        or not, starts a new one); its work arrays are dropped when training
+        ends. None for L-BFGS and the perceptron.
     n_iter, t : int
         Epochs (or L-BFGS iterations) of the last call; samples seen in all.
     loss_value : float or None
@@ -52,7 +57,10 @@ class FitState:
     best_validation_score, best_loss, best_epoch, stop_reason, \
 no_improvement_count, best_weights :
         The stopping rule's bookkeeping (scikit-learn's ``best_loss_``,
-        ``_no_improvement_count``...) and the best epoch's weights.
+        ``_no_improvement_count``...) and the best epoch's weights (a copy
+        kept during a fit with early stopping only: the fit ends on those
+        weights, so a fitted model holds each weight once; a warm start takes
+        the copy from the network again).
     closing_message : str or None
         The trainer's last line ("Stopped after epoch ...: why").
     """
@@ -115,4 +123,7 @@ no_improvement_count, best_weights :
         # convert their own), so a model fitted on a GPU loads anywhere.
         state = {k: _to_numpy_tree(v) for k, v in vars(self).items()}
         state["attribute_backend"] = None
-        return state
+        return portable(state)   # the dtype by name (skops.io trusts names)
+
+    def __setstate__(self, state):
+        vars(self).update(restored(state))

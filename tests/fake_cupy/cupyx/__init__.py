@@ -1,0 +1,1 @@
+"""A stand-in for ``cupyx`` (CuPy's SciPy-like modules): ``cupyx.scipy.sparse`` only."""
