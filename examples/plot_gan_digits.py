@@ -1,4 +1,6 @@
-"""A conditional GAN that writes digits, and how its training went.
+"""
+A conditional GAN that writes digits, and how its training went
+===============================================================
 
 ``GenerativeAdversarialNetwork`` trains a generator (noise and a class label
 in, an 8x8 digit out) against a discriminator (a digit and its label in,

@@ -1,4 +1,6 @@
-"""Sequence networks on MNIST-1D: a 1-D convolution, a GRU and a residual network.
+"""
+Sequence networks on MNIST-1D: a 1-D convolution, a GRU and a residual network
+==============================================================================
 
 MNIST-1D (Greydanus, 2020) is ten classes of one-dimensional signals of 40
 timesteps: each digit is a template pattern, shifted, scaled, sheared and

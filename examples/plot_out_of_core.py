@@ -1,4 +1,6 @@
-"""Out-of-core training: a dataset on disk larger than the memory the script allows itself.
+"""
+Out-of-core training: a dataset on disk larger than the memory the script allows itself
+=======================================================================================
 
 The data (a 5-class problem, 64 float32 features, labels from a fixed random
 "teacher" network plus noise) is written to disk in ``.npy`` chunks, one at a

@@ -242,9 +242,12 @@ class Sequential:
             plans (:meth:`plan`), without building or allocating anything.
             None: the built network's own rows.
         """
-        if input_shape is not None:
-            return [plan.summary_row() for plan in self.plan(input_shape)]
         rows = []
+        if input_shape is not None:
+            for plan in self.plan(input_shape):
+                rows.append(plan.summary_row())
+                rows += [("  " + name, shape, n, None) for name, shape, n in plan.nested]
+            return rows
         for layer in self.layers:
             rows.append((layer.describe(), layer.output_shape_, layer.n_params + layer.n_state,
                          layer.n_params if layer.trainable else 0))

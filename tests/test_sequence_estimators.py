@@ -142,3 +142,31 @@ def test_nested_parameters_reach_wrapped_layers(digit_rows):
     assert clf.layers[0][1].layer.units == 6
     clf.fit(X_train, y_train)
     assert clf._network.layers[1].params["forward.U"].shape == (6, 18)
+
+
+def test_summary_before_fit_counts_the_layers_inside_containers():
+    """The unfitted summary (computed from plans, nothing allocated) equals
+    the fitted network's, Residual and Bidirectional included. Before: their
+    weights counted 0 and their inner layers had no rows."""
+    import numpy as np
+
+    from sknets import NeuralNetClassifier
+    from sknets.layers import (GRU, Activation, BatchNormalization, Bidirectional, Conv1D,
+                               GlobalAvgPool1D, Residual)
+
+    net = NeuralNetClassifier(
+        [Conv1D(4, 3, padding="same"),
+         Residual([Conv1D(6, 3, padding="same"), BatchNormalization(), Activation("relu")]),
+         Bidirectional(GRU(3, return_sequences=True)), GlobalAvgPool1D()],
+        max_iter=1, dtype="float64", random_state=0)
+    before = net.summary(input_shape=(8, 2), n_outputs=3, print_fn=None)
+    rng = np.random.RandomState(0)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net.fit(rng.standard_normal((12, 8, 2)), np.arange(12) % 3)
+    after = net.summary(print_fn=None)   # the fitted one starts with Reshape (flat rows)
+    assert before[before.index("Conv1D(4"):] == after[after.index("Conv1D(4"):]
+    assert "  forward: GRU(3, return_sequences=True)" in before
+    assert "  Conv1D(6, 3, same)" in before and "  shortcut: 1x1 projection" in before

@@ -10,11 +10,14 @@ layers get them). A frozen inner layer's weights go into the container's
 freezes every inner layer, as Keras does.
 """
 
+import math
+
 import numpy as np
 from sklearn.base import clone
 
 from ..backend import to_numpy
 from ._base import Layer
+from ._plan import LayerPlan, ShapeOnlyRandomState, shapes_of
 from ._sequence import InnerLayersMixin
 
 
@@ -22,6 +25,9 @@ class _Container(InnerLayersMixin, Layer):
     """Shared parts of the layers made of layers (not for direct use)."""
 
     _inner_attrs = ("inner_",)
+
+    #: the summary row of the container's own weights (``_own_params``), if any.
+    _own_row = None
 
     # -- subclass hooks -------------------------------------------------------
     def _inner_specs(self):
@@ -72,6 +78,44 @@ class _Container(InnerLayersMixin, Layer):
         for layer in self.inner_:   # the container holds the weights from here on
             layer.params, layer.state, layer.grads = {}, {}, {}
         return self.output_shape_
+
+    # -- sizes without allocation ----------------------------------------------
+    def _plan(self, shape):
+        """The inner layers' plans, their weights under the container's names
+        (as :meth:`build` stores them) and the summary's nested rows."""
+        saved = dict(vars(self))
+        try:
+            self.input_shape_ = tuple(shape)   # read by _inner_input_shape
+            inner, shapes = [], []
+            for prefix, spec in self._inner_specs():
+                plan = spec.plan(self._inner_input_shape(prefix, shapes))
+                inner.append((prefix, plan))
+                shapes.append(plan.output_shape)
+            output = tuple(self._merge_shapes(shapes))
+            own = shapes_of(self._own_params(tuple(shape), shapes[-1] if shapes else None,
+                                             ShapeOnlyRandomState()))
+            label = self.describe()   # with what _own_params set (a projection)
+        finally:
+            vars(self).clear()
+            vars(self).update(saved)
+        params, state, activations, nested = {}, {}, [], []
+        own_label = label
+        for prefix, plan in inner:
+            frozen = self.trainable and not plan.layer.trainable
+            (state if frozen else params).update(
+                {prefix + k: v for k, v in plan.param_shapes.items()})
+            state.update({prefix + k: v for k, v in plan.state_shapes.items()})
+            activations += plan.activation_shapes
+            name = plan.description
+            if not prefix[0].isdigit():   # a named role: "forward: GRU(64)"
+                name = f"{prefix[:-1]}: {name}"
+            nested.append((name, plan.output_shape, plan.n_params + plan.n_state))
+            nested += [("  " + name, out, n) for name, out, n in plan.nested]
+        if own and self._own_row is not None:
+            nested.append((self._own_row, output, sum(math.prod(s) for s in own.values())))
+        params.update(own)
+        return LayerPlan(self, tuple(shape), output, params, state, activations + [output],
+                         nested, own_label)
 
     def _inner_input_shape(self, prefix, shapes):
         """Input shape of the next inner layer, given the output shapes so far."""

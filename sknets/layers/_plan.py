@@ -38,10 +38,16 @@ class LayerPlan:
     param_shapes: dict = field(default_factory=dict)
     state_shapes: dict = field(default_factory=dict)
     activation_shapes: list = field(default_factory=list)
+    #: ``(description, output shape, weight count)`` of a container's inner
+    #: layers (the summary table's indented rows).
+    nested: list = field(default_factory=list)
+    #: the description, when the layer's own ``describe()`` needs its built
+    #: attributes (a container's projection); None: ``layer.describe()``.
+    label: str = None
 
     @property
     def description(self):
-        return self.layer.describe()
+        return self.layer.describe() if self.label is None else self.label
 
     @property
     def n_params(self):

@@ -80,6 +80,8 @@ class Residual(_Container):
         "weights": [dict, None],
     }
 
+    _own_row = "shortcut: 1x1 projection"
+
     def __init__(self, layers, trainable=True, weights=None):
         self.layers = layers
         self.trainable = trainable
