@@ -77,7 +77,14 @@ def _cupy_smoke_test():  # pragma: no cover - needs a GPU
 
 
 def gpu_available():
-    """Return True when CuPy is installed and can reach a CUDA GPU."""
+    """Return True when CuPy is installed and can reach a CUDA GPU.
+
+    Returns
+    -------
+    available : bool
+        CuPy imports, finds a device, and a first kernel and matrix product
+        run on it.
+    """
     try:
         _cupy_backend()
     except (ImportError, RuntimeError):

@@ -85,8 +85,19 @@ class Backend:
         return self.name in ("numpy", "numba")
 
     def dtype(self, dtype):
-        """The namespace's dtype object for a NumPy dtype, its name, or a
-        dtype of this namespace (returned as is)."""
+        """The namespace's dtype object for a dtype given in any form.
+
+        Parameters
+        ----------
+        dtype : numpy dtype, str or dtype of this namespace
+            A NumPy dtype, its name, or a dtype of this namespace (returned
+            as is).
+
+        Returns
+        -------
+        dtype : dtype of this namespace
+            E.g. ``cupy.float32`` or ``array_api_strict.float32``.
+        """
         try:
             name = np.dtype(dtype).name
         except TypeError:
@@ -131,7 +142,18 @@ class Backend:
         return a
 
     def to_numpy(self, a):
-        """Copy a backend array to a NumPy array on the host."""
+        """Copy a backend array to a NumPy array on the host.
+
+        Parameters
+        ----------
+        a : array
+            An array of this backend's namespace.
+
+        Returns
+        -------
+        array : numpy.ndarray
+            A copy on the host.
+        """
         return to_numpy(a)
 
     def uniform_sampler(self, seed):
@@ -146,6 +168,7 @@ class Backend:
         Parameters
         ----------
         seed : int
+            Seed of the generator (drawn from the estimator's ``random_state``).
 
         Returns
         -------
@@ -227,7 +250,8 @@ def to_numpy(a):
 
     Returns
     -------
-    numpy.ndarray
+    array : numpy.ndarray
+        The same values on the host (no copy for a NumPy array).
     """
     if isinstance(a, np.ndarray):
         return a
@@ -311,7 +335,8 @@ def namespace_backend(xp, device=None):
 
     Returns
     -------
-    Backend
+    backend : Backend
+        A backend computing in ``xp`` on ``device``.
     """
     xp = _canonical_namespace(xp)
     name = xp.__name__
@@ -332,7 +357,7 @@ def read_back(xp, value, flag=None):
         The arrays' namespace.
     value : array or float
         E.g. an epoch's summed loss (0-d) or per-class objective.
-    flag : 0-d boolean array, bool or None, default=None
+    flag : 0-d bool array, bool or None, default=None
         E.g. whether the weights are finite; None counts as True.
 
     Returns
@@ -340,6 +365,7 @@ def read_back(xp, value, flag=None):
     value : float or numpy.ndarray
         A float for a 0-d ``value``, else a NumPy array of its shape.
     flag : bool
+        The flag, on the host.
     """
     if is_array(value) and is_array(flag):
         flat = xp.reshape(value, (-1,))
@@ -361,7 +387,8 @@ def get_backend(name=None):
 
     Returns
     -------
-    Backend
+    backend : Backend
+        The backend (one object per name and device).
 
     Raises
     ------

@@ -86,13 +86,16 @@ def orthogonal(rng, n, n_blocks=1):
     Parameters
     ----------
     rng : numpy.random.RandomState
+        The source of the draws.
     n : int
         Size of each square block (a recurrent layer's units).
     n_blocks : int, default=1
+        Number of blocks (a recurrent layer's gates).
 
     Returns
     -------
     kernel : numpy.ndarray of shape (n, n_blocks * n), dtype float64
+        The blocks side by side.
     """
     blocks = []
     for _ in range(n_blocks):

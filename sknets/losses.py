@@ -21,6 +21,8 @@ References
    2006, section 4.3.6 (canonical link functions).
 """
 
+from ._docstrings import inherit_docstrings
+
 
 def _weighted_mean(xp, per_sample, sample_weight, sw_sum):
     if sample_weight is None:
@@ -35,38 +37,133 @@ def _scale_grad(xp, dz, sample_weight, sw_sum, n):
 
 
 def log_softmax(xp, z):
-    """Row-wise ``log(softmax(z))`` with the log-sum-exp trick."""
+    """Row-wise ``log(softmax(z))`` with the log-sum-exp trick.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of ``z``.
+    z : array of shape (n_samples, n_classes)
+        Logits.
+
+    Returns
+    -------
+    log_p : array of shape (n_samples, n_classes)
+        The log-probabilities, finite for any finite logits.
+    """
     shifted = z - xp.max(z, axis=1, keepdims=True)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
 
 
 def softmax(xp, z):
-    """Row-wise softmax, stable for any logits."""
+    """Row-wise softmax, stable for any logits.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of ``z``.
+    z : array of shape (n_samples, n_classes)
+        Logits.
+
+    Returns
+    -------
+    p : array of shape (n_samples, n_classes)
+        Probabilities; each row sums to 1.
+    """
     return xp.exp(log_softmax(xp, z))
 
 
 def sigmoid(xp, z):
-    """Logistic function ``1 / (1 + exp(-z))`` without overflow."""
+    """Logistic function ``1 / (1 + exp(-z))`` without overflow.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of ``z``.
+    z : array
+        Logits, any shape.
+
+    Returns
+    -------
+    p : array of the shape of ``z``
+        Probabilities in [0, 1].
+    """
     e = xp.exp(-xp.abs(z))
     return xp.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 class Loss:
-    """Base class: an output function and a loss on logits."""
+    """Base class: an output function and a loss on logits.
 
-    #: scikit-learn's name for the output activation (``out_activation_``).
+    A subclass defines :meth:`output` and :meth:`per_sample`;
+    :meth:`loss_and_grad` is the fused pair the trainers call (the gradient
+    ``output - y`` holds for the canonical links used here).
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        inherit_docstrings(cls)
+
+    #: Scikit-learn's name for the output activation (``out_activation_``).
     out_activation = None
 
     def output(self, xp, z):
-        """Predictions (probabilities or values) from logits ``z``."""
+        """Predictions (probabilities or values) from logits.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of ``z`` (NumPy, CuPy, an array-API namespace).
+        z : array of shape (n_samples, n_outputs)
+            Logits.
+
+        Returns
+        -------
+        output : array of shape (n_samples, n_outputs)
+            Probabilities (classification) or predicted values (regression).
+        """
         raise NotImplementedError
 
     def per_sample(self, xp, z, y):
-        """Loss of each sample, shape ``(n_samples,)``."""
+        """Loss of each sample.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of ``z`` (NumPy, CuPy, an array-API namespace).
+        z : array of shape (n_samples, n_outputs)
+            Logits.
+        y : array of shape (n_samples, n_outputs)
+            Encoded targets.
+
+        Returns
+        -------
+        losses : array of shape (n_samples,)
+            Each sample's loss.
+        """
         raise NotImplementedError
 
     def loss(self, xp, z, y, sample_weight=None, sw_sum=None):
-        """Mean (or ``sample_weight``-weighted mean) loss as a 0-d array."""
+        """Mean (or ``sample_weight``-weighted mean) loss.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of ``z`` (NumPy, CuPy, an array-API namespace).
+        z : array of shape (n_samples, n_outputs)
+            Logits.
+        y : array of shape (n_samples, n_outputs)
+            Encoded targets.
+        sample_weight : array of shape (n_samples,), default=None
+            Weights of the samples; None weighs every sample 1.
+        sw_sum : float or 0-d array, default=None
+            Sum of ``sample_weight`` (the normaliser); required with weights.
+
+        Returns
+        -------
+        loss : 0-d array
+            The mean loss.
+        """
         return _weighted_mean(xp, self.per_sample(xp, z, y), sample_weight, sw_sum)
 
     def loss_and_grad(self, xp, z, y, sample_weight=None, sw_sum=None):
@@ -75,18 +172,22 @@ class Loss:
         Parameters
         ----------
         xp : namespace
+            The array namespace of ``z`` (NumPy, CuPy, an array-API namespace).
         z : array of shape (n_samples, n_outputs)
             Logits.
         y : array of shape (n_samples, n_outputs)
             Targets (one-hot or indicator rows for classification).
         sample_weight : array of shape (n_samples,), default=None
+            Weights of the samples; None weighs every sample 1.
         sw_sum : float or 0-d array, default=None
             Sum of ``sample_weight`` (the normaliser); required with weights.
 
         Returns
         -------
         loss : 0-d array
+            The mean loss.
         dz : array of shape (n_samples, n_outputs)
+            Its gradient with respect to ``z``.
         """
         loss = self.loss(xp, z, y, sample_weight, sw_sum)
         dz = _scale_grad(xp, self.output(xp, z) - y, sample_weight, sw_sum, z.shape[0])
@@ -200,7 +301,20 @@ class PerceptronCriterion(Loss):
         return xp.astype(z > 0, z.dtype)
 
     def per_output(self, xp, z, y):
-        """Unweighted loss ``max(0, -y z)`` of each sample and output."""
+        """Unweighted loss ``max(0, -y z)`` of each sample and output.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of ``z``.
+        z, y : arrays of shape (n_samples, n_outputs)
+            Logits, and targets in {-1, +1}.
+
+        Returns
+        -------
+        losses : array of shape (n_samples, n_outputs)
+            Each sample's loss on each one-vs-rest problem.
+        """
         return xp.maximum(-(y * z), 0.0)
 
     def per_sample(self, xp, z, y):
@@ -212,12 +326,16 @@ class PerceptronCriterion(Loss):
         Parameters
         ----------
         xp : namespace
+            The array namespace of ``z``.
         z, y : arrays of shape (n_samples, n_outputs)
+            Logits, and targets in {-1, +1}.
         weight : array broadcastable to ``z``, default=None
+            Sample (or sample and problem) weights; None weighs 1.
 
         Returns
         -------
         dz : array of shape (n_samples, n_outputs)
+            The gradient, not divided by the number of samples.
         """
         g = -y if weight is None else -(y * weight)
         return xp.where(y * z <= 0, g, 0.0)
@@ -246,7 +364,20 @@ LOSSES["perceptron"] = PerceptronCriterion
 
 
 def softplus(xp, z):
-    """``log(1 + exp(z))`` without overflow: ``max(z, 0) + log1p(exp(-|z|))``."""
+    """``log(1 + exp(z))`` without overflow: ``max(z, 0) + log1p(exp(-|z|))``.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of ``z``.
+    z : array
+        Logits, any shape.
+
+    Returns
+    -------
+    s : array of the shape of ``z``
+        The softplus of each value.
+    """
     return xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
 
 

@@ -31,12 +31,16 @@ class Sequential:
         input_shape : tuple of int
             One sample's input shape.
         backend : Backend
+            Where the weights live.
         dtype : numpy dtype
+            Floating dtype of the weights.
         rng : numpy.random.RandomState
+            Source of the initial weights, drawn layer after layer.
 
         Returns
         -------
-        self
+        self : Sequential
+            The built network.
         """
         self.backend = backend
         self.input_shape_ = tuple(input_shape)
@@ -61,17 +65,35 @@ class Sequential:
         one pass: the pooling layer applies the activation (its
         ``fuses_activation``) and the activation layer is skipped, forward
         and backward; the results are the same.
+
+        Parameters
+        ----------
+        X : array or sparse matrix of shape (n_samples, ...)
+            The batch, on the network's backend.
+        training : bool, default=False
+            A training pass (see :meth:`sknets.layers.Layer.forward`).
+
+        Returns
+        -------
+        Y : array of shape (n_samples, n_outputs)
+            The last layer's output (the logits).
         """
         return forward_layers(self.layers, X, self.backend, training, self._fused_pairs())
 
     def plan(self, input_shape):
         """Every layer's :meth:`~sknets.layers.Layer.plan`, in order, for one
-        sample's ``input_shape``: output shapes and weight counts with nothing
+        sample's input shape: output shapes and weight counts with nothing
         allocated (the layers need not be built).
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            One sample's input shape (no batch axis).
 
         Returns
         -------
         plans : list of LayerPlan
+            One per layer, in order.
         """
         plans, shape = [], tuple(input_shape)
         for layer in self.layers:
@@ -91,13 +113,33 @@ class Sequential:
                 and type(layers[i + 1]).__name__ == "Activation"}
 
     def placed(self, backend):
-        """A network of :meth:`~sknets.layers.Layer.placed` copies of the
-        layers, for inference on ``backend`` (``self`` is not changed)."""
+        """A network of placed copies of the layers, for inference (``self`` is not changed).
+
+        Parameters
+        ----------
+        backend : Backend
+            Where the copies compute (:meth:`sknets.layers.Layer.placed`).
+
+        Returns
+        -------
+        network : Sequential
+            The copy.
+        """
         return self._of([layer.placed(backend) for layer in self.layers], backend)
 
     def copied(self, backend):
-        """A copy with weights of its own on ``backend``, to train further
-        (``self`` is not changed)."""
+        """A copy with weights of its own, to train further (``self`` is not changed).
+
+        Parameters
+        ----------
+        backend : Backend
+            Where the copy's weights live.
+
+        Returns
+        -------
+        network : Sequential
+            The copy.
+        """
         return self._of([layer.placed(backend, copy_weights=True) for layer in self.layers],
                         backend)
 
@@ -113,15 +155,39 @@ class Sequential:
         return [layer for layer in self.layers if layer.stochastic]
 
     def set_running_state(self, X):
-        """One training-mode pass over ``X`` that sets the running state of
-        every layer that keeps one (batch normalization) from ``X`` alone;
-        returns the output. See :meth:`~sknets.layers.Layer.set_running_state`."""
+        """Set the running state of every layer that keeps one from one batch.
+
+        One training-mode pass over ``X`` that sets the running state of
+        every layer that keeps one (batch normalization) from ``X`` alone.
+        See :meth:`sknets.layers.Layer.set_running_state`.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, ...)
+            The batch (full-batch solvers: the training data).
+
+        Returns
+        -------
+        Y : array of shape (n_samples, n_outputs)
+            The training-mode output.
+        """
         for layer in self.layers:
             X = layer.set_running_state(_dense_unless_accepted(layer, X, self.backend))
         return X
 
     def backward(self, dY):
-        """Back-propagate ``dY`` (gradient w.r.t. the output); fills ``grads``."""
+        """Back-propagate the gradient through every layer; fills their ``grads``.
+
+        Parameters
+        ----------
+        dY : array of shape (n_samples, n_outputs)
+            Gradient of the loss with respect to the network's output.
+
+        Returns
+        -------
+        dX : array or None
+            Gradient with respect to the input, or None when no layer needs it.
+        """
         fused = self._fused_pairs()
         for i in reversed(range(len(self.layers))):
             layer = self.layers[i]
@@ -137,14 +203,25 @@ class Sequential:
         return [layer for layer in self.layers if layer.trainable and layer.params]
 
     def penalized_weights(self):
-        """``(layer, name)`` of each trainable weight an L2 penalty applies to
-        (the layer's ``penalized`` names, e.g. ``"W"`` but not biases)."""
+        """The trainable weights an L2 penalty applies to.
+
+        Returns
+        -------
+        pairs : list of (Layer, str)
+            ``(layer, name)`` of each: the layer's ``penalized`` names, e.g.
+            ``"W"`` but not biases.
+        """
         return [(layer, k) for layer in self.trainable_layers
                 for k in layer.penalized if k in layer.params]
 
     def squared_weights(self):
-        """Sum of the squares of :meth:`penalized_weights`: a 0-d array on the
-        backend (``0.0`` when there are none)."""
+        """Sum of the squares of :meth:`penalized_weights`.
+
+        Returns
+        -------
+        total : 0-d array or float
+            On the backend; ``0.0`` when there are none.
+        """
         xp = self.backend.xp
         total = 0.0
         for layer, k in self.penalized_weights():
@@ -188,7 +265,18 @@ class Sequential:
             layer._clear_cache()
 
     def to(self, backend):
-        """Move every layer to ``backend`` (a :class:`Backend` or a name)."""
+        """Move every layer to another backend, in place.
+
+        Parameters
+        ----------
+        backend : Backend or str
+            A backend or its name.
+
+        Returns
+        -------
+        self : Sequential
+            The network, moved.
+        """
         if isinstance(backend, str) or backend is None:
             backend = get_backend(backend)
         for layer in self.layers:
@@ -197,8 +285,13 @@ class Sequential:
         return self
 
     def finite_flag(self):
-        """Whether every array training changes is finite, as a 0-d boolean
-        array on the backend (no read-back yet), or None when there is none."""
+        """Whether every array training changes is finite, without a read-back.
+
+        Returns
+        -------
+        flag : 0-d boolean array or None
+            On the backend (no read-back yet); None when nothing trains.
+        """
         xp = self.backend.xp
         ok = None
         for p in self._mutable():
@@ -207,18 +300,38 @@ class Sequential:
         return ok
 
     def weights_finite(self):
-        """True when every parameter is finite (one read-back to the host)."""
+        """Whether every parameter is finite (one read-back to the host).
+
+        Returns
+        -------
+        finite : bool
+            True when every parameter is finite.
+        """
         ok = self.finite_flag()
         return True if ok is None else bool(ok)
 
     def get_weights(self):
-        """Copy of the arrays training changes, on the backend (for snapshots:
-        frozen layers' weights never change)."""
+        """Copy of the arrays training changes, on the backend.
+
+        For snapshots: frozen layers' weights never change, so they are not
+        copied.
+
+        Returns
+        -------
+        weights : list of array
+            Copies, in the network's order; :meth:`set_weights` restores them.
+        """
         xp = self.backend.xp
         return [xp.asarray(p, copy=True) for p in self._mutable()]
 
     def set_weights(self, weights):
-        """Restore the arrays saved by :meth:`get_weights` (copied again)."""
+        """Restore the arrays saved by :meth:`get_weights` (copied again).
+
+        Parameters
+        ----------
+        weights : list of array
+            What :meth:`get_weights` returned.
+        """
         xp = self.backend.xp
         it = iter(weights)
         for layer in self.layers:
@@ -241,6 +354,11 @@ class Sequential:
             One sample's input shape: the rows are computed from the layers'
             plans (:meth:`plan`), without building or allocating anything.
             None: the built network's own rows.
+
+        Returns
+        -------
+        rows : list of tuple
+            ``(description, output shape, weight count, trainable count)``.
         """
         rows = []
         if input_shape is not None:
@@ -256,8 +374,20 @@ class Sequential:
         return rows
 
     def summary(self, print_fn=print):
-        """Print and return the table of the built layers (Keras'
-        ``model.summary()`` style; see :func:`format_summary`)."""
+        """Print and return the table of the built layers.
+
+        Keras' ``model.summary()`` style; see :func:`format_summary`.
+
+        Parameters
+        ----------
+        print_fn : callable or None, default=print
+            Called with the table; None only returns it.
+
+        Returns
+        -------
+        table : str
+            The table.
+        """
         dtype = next((layer.dtype for layer in self.layers if hasattr(layer, "dtype")), "float64")
         text = format_summary(self.summary_rows(), self.input_shape_, dtype)
         if print_fn is not None:
@@ -280,6 +410,7 @@ class Sequential:
         Returns
         -------
         layers : list of Layer
+            The specifications, in order.
         """
         from sklearn.base import clone
 
@@ -306,13 +437,21 @@ def forward_layers(layers, X, backend=None, training=False, fused=None):
     Parameters
     ----------
     layers : list of Layer
+        Built layers.
     X : array or sparse matrix of shape (n_samples, ...)
+        The batch.
     backend : Backend or None, default=None
         Where a densified batch goes (None: where ``X`` is).
     training : bool, default=False
+        A training pass (see :meth:`sknets.layers.Layer.forward`).
     fused : dict or None, default=None
         ``{index of a pooling layer: activation}``: the pairs that run as one
-        pass (:meth:`Sequential._fused_pairs`).
+        pass.
+
+    Returns
+    -------
+    Y : array of shape (n_samples, ...)
+        The last layer's output.
     """
     fused = fused or {}
     skip = False
@@ -352,7 +491,8 @@ def format_summary(rows, input_shape, dtype):
 
     Returns
     -------
-    str
+    table : str
+        The table, lines joined by newlines.
     """
     import numpy as np
 

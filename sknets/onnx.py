@@ -295,6 +295,7 @@ def register(estimator_class):
     Returns
     -------
     estimator_class : type
+        The class, registered (usable as a class decorator).
 
     Raises
     ------
@@ -357,8 +358,8 @@ def to_onnx(estimator, X, *, zipmap=True, dtype=np.float32, target_opset=None, o
         Data like the estimator's input; only its type and shape are used
         (the first row), e.g. images ``(n, height, width, channels)``.
     zipmap : bool or "columns", default=True
-        skl2onnx's ``zipmap`` option for the sknets classifiers in the model:
-        False gives the probabilities as one tensor.
+        The ``zipmap`` option of skl2onnx for the sknets classifiers in the
+        model: False gives the probabilities as one tensor.
     dtype : numpy dtype or None, default=np.float32
         Type of a numeric ``X``'s input in the graph (and of the
         computation); None keeps ``X``'s own.
@@ -372,6 +373,7 @@ def to_onnx(estimator, X, *, zipmap=True, dtype=np.float32, target_opset=None, o
     Returns
     -------
     onx : onnx.ModelProto
+        The model (``onx.SerializeToString()`` for onnxruntime).
 
     Raises
     ------

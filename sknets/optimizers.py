@@ -27,6 +27,7 @@ References
 
 import math
 
+from ._docstrings import inherit_docstrings
 from .backend import namespace_backend, to_numpy
 
 
@@ -39,19 +40,51 @@ class BaseOptimizer:
         Initial step size.
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        inherit_docstrings(cls)
+
     def __init__(self, learning_rate_init=0.001):
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
 
     def update_params(self, params, grads):
-        """Update each array of ``params`` in place from ``grads``."""
+        """Take one step: update each array of ``params`` in place.
+
+        Parameters
+        ----------
+        params : list of array
+            The network's trainable arrays, in the backend's namespace.
+        grads : list of array
+            Their gradients, in the same order and shapes.
+        """
         raise NotImplementedError
 
     def iteration_ends(self, time_step):
-        """Hook at the end of an epoch; ``time_step`` counts samples seen."""
+        """Update the learning rate at the end of an epoch (its schedule).
+
+        Parameters
+        ----------
+        time_step : int
+            The number of samples seen so far.
+        """
 
     def trigger_stopping(self, msg, verbose):
-        """Called when training stalls; return True to stop training."""
+        """Decide whether training stops when it stalls.
+
+        Parameters
+        ----------
+        msg : str
+            Why training stalls (printed with ``verbose``).
+        verbose : bool
+            Print what is decided.
+
+        Returns
+        -------
+        stop : bool
+            True to stop training; the adaptive SGD schedule divides its
+            step by 5 instead, until it is below 1e-6.
+        """
         if verbose:
             print(msg + " Stopping.")
         return True
@@ -76,7 +109,18 @@ class BaseOptimizer:
         self._work = None
 
     def to(self, backend):
-        """Move the optimizer state to ``backend``; its kernels do the steps."""
+        """Move the optimizer state to another backend, whose kernels then do the steps.
+
+        Parameters
+        ----------
+        backend : Backend
+            Where the state arrays go.
+
+        Returns
+        -------
+        self : BaseOptimizer
+            The optimizer, moved.
+        """
         for name in self._state_arrays():
             setattr(self, name, [backend.asarray(a) for a in getattr(self, name)])
         self._work = {}
@@ -84,8 +128,19 @@ class BaseOptimizer:
         return self
 
     def copied(self, backend):
-        """A copy whose state arrays are its own, on ``backend`` (to train
-        further without changing this optimizer)."""
+        """A copy whose state arrays are its own (to train further without
+        changing this optimizer).
+
+        Parameters
+        ----------
+        backend : Backend
+            Where the copy's state arrays live.
+
+        Returns
+        -------
+        optimizer : BaseOptimizer
+            The copy.
+        """
         twin = object.__new__(type(self))   # not copy.copy: __getstate__ converts to NumPy
         vars(twin).update(vars(self))
         xp = backend.xp
@@ -113,14 +168,17 @@ class SGD(BaseOptimizer):
     params : list of arrays
         The parameters to optimize (used for the state's shapes).
     learning_rate_init : float, default=0.1
+        The initial step size.
     lr_schedule : {"constant", "invscaling", "adaptive"}, default="constant"
         ``invscaling`` sets ``lr = learning_rate_init / (t + 1) ** power_t``
         after each epoch (``t`` samples seen); ``adaptive`` divides the rate by
         5 each time training stalls, until it falls below ``1e-6``.
     momentum : float, default=0.9
+        The velocity's decay (0: plain SGD).
     nesterov : bool, default=True
         Use Nesterov's momentum.
     power_t : float, default=0.5
+        Exponent of the ``invscaling`` schedule.
     """
 
     def __init__(self, params, learning_rate_init=0.1, lr_schedule="constant",
@@ -169,7 +227,9 @@ class Adam(BaseOptimizer):
     Parameters
     ----------
     params : list of arrays
+        The parameters to optimize (used for the state's shapes).
     learning_rate_init : float, default=0.001
+        The step size.
     beta_1, beta_2 : float, default=0.9, 0.999
         Decay rates of the first and second moment estimates.
     epsilon : float, default=1e-8

@@ -443,14 +443,18 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
         y : array-like of shape (n_samples,)
+            Their labels.
         classes : array-like of shape (n_classes,), default=None
             All the classes across calls; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples; None weighs every sample 1.
 
         Returns
         -------
         self : object
+            The estimator, updated.
 
         Raises
         ------
@@ -511,6 +515,7 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            The predicted class labels.
         """
         return self._decode_targets(self._scores(X))
 

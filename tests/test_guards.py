@@ -327,13 +327,14 @@ def test_continuous_y_says_continuous_in_every_classifier(name, iris):
         ESTIMATORS[name](random_state=0).partial_fit(X, y, classes=[0, 1])
 
 
-def test_readme_errors_table_matches_the_messages(iris):
-    """The README's table of what bad input gets quotes the real messages."""
+def test_docs_errors_table_matches_the_messages(iris):
+    """The user guide's table of what bad input gets quotes the real messages."""
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("### Errors: what bad input gets")[1].split("\n## ")[0]
-    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "user_guide"
+            / "fitted_state.rst").read_text()
+    section = page.split("Errors: what bad input gets")[1]
+    rows = [line for line in section.splitlines() if line.startswith("   * - ")]
     assert len(rows) >= 8
     X, y = iris
     quoted = {

@@ -63,6 +63,7 @@ from sklearn.base import BaseEstimator
 from .._memory import check_weights_memory
 from .._html_repr import LayerDiagramMixin
 from .._persistence import portable, restored
+from .._docstrings import inherit_docstrings
 from ..backend import get_backend, to_numpy
 from ._plan import LayerPlan, ShapeOnlyRandomState, shapes_of
 
@@ -108,16 +109,9 @@ class Layer(LayerDiagramMixin, BaseEstimator):
     respect to the input (or None when :attr:`need_input_grad` is False).
     """
 
-    #: Methods whose overrides without a docstring take the base class's
-    #: (the contract is written once, here).
-    _CONTRACT = ("forward", "backward", "output_shape", "describe", "set_running_state")
-
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        for name in cls._CONTRACT:
-            method = vars(cls).get(name)
-            if callable(method) and not method.__doc__:
-                method.__doc__ = getattr(Layer, name).__doc__
+        inherit_docstrings(cls)   # the contract is written once, here
 
     #: Whether ``backward`` must return the input gradient; the network
     #: turns it off for the layers before the first trainable one.
@@ -208,7 +202,8 @@ class Layer(LayerDiagramMixin, BaseEstimator):
 
         Returns
         -------
-        LayerPlan
+        plan : LayerPlan
+            Output shape, weight shapes and per-sample activation shapes.
 
         Raises
         ------
@@ -226,13 +221,22 @@ class Layer(LayerDiagramMixin, BaseEstimator):
                          list(self.activation_shapes(shape)))
 
     def param_shapes(self, input_shape):
-        """Shapes of ``params`` by name for one sample's ``input_shape``.
+        """Shapes of ``params`` by name, allocating nothing.
 
-        Layers with weights declare them here, without allocating; ``build``
-        checks that ``_init_params`` draws exactly these. The default learns
-        them by running ``_init_params`` with a random state whose draws are
-        zero-strided views (:class:`~sknets.layers._plan.ShapeOnlyRandomState`),
-        the layer's attributes left as they were.
+        Layers with weights declare them here; ``build`` checks that
+        ``_init_params`` draws exactly these. The default learns them by
+        running ``_init_params`` with a random state whose draws are
+        zero-strided views, the layer's attributes left as they were.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            One sample's input shape (no batch axis).
+
+        Returns
+        -------
+        shapes : dict of str to tuple of int
+            The shape of each parameter.
         """
         saved = dict(vars(self))
         try:
@@ -242,20 +246,51 @@ class Layer(LayerDiagramMixin, BaseEstimator):
             vars(self).update(saved)
 
     def state_shapes(self, input_shape):
-        """Shapes of ``state`` by name for one sample's ``input_shape``
-        (default: those ``_init_state`` returns)."""
+        """Shapes of ``state`` by name (default: those ``_init_state`` returns).
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            One sample's input shape (no batch axis).
+
+        Returns
+        -------
+        shapes : dict of str to tuple of int
+            The shape of each state array.
+        """
         return shapes_of(self._init_state(tuple(input_shape)))
 
     def activation_shapes(self, input_shape):
-        """Per-sample shapes of the arrays a training step keeps for this
-        layer: its output, caches and work arrays (default: the output).
-        Used by the memory estimate of a fit (:mod:`sknets._memory`)."""
+        """Per-sample shapes of the arrays a training step keeps for this layer.
+
+        Its output, caches and work arrays (default: the output); used by
+        the memory estimate of a fit.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            One sample's input shape (no batch axis).
+
+        Returns
+        -------
+        shapes : list of tuple of int
+            One sample's shape of each array.
+        """
         return [tuple(self.output_shape(input_shape))]
 
     def size_parameter(self, input_shape):
-        """The hyper-parameter (``"name=value"``) that sets most of the layer's
-        memory on inputs of ``input_shape``, for messages; None when the size
-        follows from the input alone."""
+        """The hyper-parameter that sets most of the layer's memory, for messages.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            One sample's input shape (no batch axis).
+
+        Returns
+        -------
+        parameter : str or None
+            ``"name=value"``; None when the size follows from the input alone.
+        """
         return None
 
     def _setup(self):

@@ -141,8 +141,13 @@ class _Container(InnerLayersMixin, Layer):
                            for k, g in layer.grads.items() if prefix + k in self.params})
 
     def nested_rows(self):
-        """``(description, output shape, weight count)`` of each inner layer,
-        and of theirs, indented (the summary table's nested rows)."""
+        """The summary table's nested rows: each inner layer, and theirs, indented.
+
+        Returns
+        -------
+        rows : list of tuple
+            ``(description, output shape, weight count)`` of each.
+        """
         rows = []
         for prefix, layer, keys in zip(self.prefixes_, self.inner_, self.inner_keys_):
             n = sum(int(np.prod(self._store(prefix + k).shape)) for k in keys[0] + keys[1])
@@ -156,10 +161,12 @@ class _Container(InnerLayersMixin, Layer):
 
     @property
     def stochastic(self):
+        """Whether an inner layer draws random numbers in training."""
         return any(spec.stochastic for _, spec in self._inner_specs())
 
     @property
     def keeps_running_state(self):
+        """Whether an inner layer keeps running statistics (batch normalization)."""
         return any(layer.keeps_running_state for _, layer in self._inner_specs())
 
     def set_running_state(self, X):

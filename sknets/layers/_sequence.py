@@ -100,6 +100,9 @@ class InnerLayersMixin:
                                  for inner in getattr(self, attr)])
         return self
 
+    placed.__doc__ = Layer.placed.__doc__
+    to.__doc__ = Layer.to.__doc__
+
     def __getstate__(self):
         state = Layer.__getstate__(self)
         for attr in self._inner_attrs:

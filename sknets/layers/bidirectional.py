@@ -35,16 +35,16 @@ class Bidirectional(_Container):
         Initial weights by the names of :meth:`get_weights`:
         ``"forward.<name>"`` and ``"backward.<name>"`` (e.g. ``"forward.W"``).
 
+    Raises
+    ------
+    TypeError
+        At build time if ``layer`` is not a recurrent layer.
+
     Notes
     -----
     Input ``(n_samples, timesteps, features)``; output ``(n_samples, units)``
     (``2 * units`` with ``"concat"``), or per timestep with the layer's
     ``return_sequences=True``.
-
-    Raises
-    ------
-    TypeError
-        At build time if ``layer`` is not a recurrent layer.
     """
 
     _parameter_constraints = {

@@ -130,6 +130,13 @@ class Conv2D(Layer):
         Initial ``{"W": (kh, kw, in_channels, filters), "b": (filters,)}``
         arrays instead of the initialisation (e.g. ``feature_layers()``).
 
+    Raises
+    ------
+    ValueError
+        At build time if a hyper-parameter is invalid, the input is not
+        ``(height, width, channels)`` or the kernel does not fit in the padded
+        input.
+
     Notes
     -----
     Sparse input is densified one batch at a time, before the first layer
@@ -140,13 +147,6 @@ class Conv2D(Layer):
     ``out_h = (height + pad_top + pad_bottom - kh) // sh + 1``.
     ``params["W"]`` has shape ``(kh, kw, in_channels, filters)``,
     ``params["b"]`` shape ``(filters,)``.
-
-    Raises
-    ------
-    ValueError
-        At build time if a hyper-parameter is invalid, the input is not
-        ``(height, width, channels)`` or the kernel does not fit in the padded
-        input.
     """
 
     _parameter_constraints = {

@@ -89,6 +89,12 @@ class Conv1D(InnerLayersMixin, Layer):
         (Keras' kernel layout; PyTorch's ``Conv1d.weight`` is
         ``W.transpose(2, 1, 0)``).
 
+    Raises
+    ------
+    ValueError
+        At build time if a hyper-parameter is invalid, the input is not
+        ``(timesteps, channels)``, or the kernel's span does not fit.
+
     Notes
     -----
     Input ``(n_samples, timesteps, in_channels)``, output ``(n_samples,
@@ -96,12 +102,6 @@ class Conv1D(InnerLayersMixin, Layer):
     span) // strides + 1`` and ``span = (kernel_size - 1) * dilation_rate +
     1``. ``forward`` takes other lengths than the one the layer was built
     for (the output length follows).
-
-    Raises
-    ------
-    ValueError
-        At build time if a hyper-parameter is invalid, the input is not
-        ``(timesteps, channels)``, or the kernel's span does not fit.
     """
 
     _inner_attrs = ("inner_",)

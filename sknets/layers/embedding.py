@@ -28,6 +28,11 @@ class Embedding(Layer):
     weights : dict or None, default=None
         Initial ``{"W": (input_dim, output_dim)}``, row ``i`` the vector of id ``i``.
 
+    Raises
+    ------
+    ValueError
+        At ``forward`` when an id is not an integer in ``[0, input_dim)``.
+
     Notes
     -----
     Input ``(n_samples, timesteps)`` of integer ids (the estimators hand
@@ -37,11 +42,6 @@ class Embedding(Layer):
     (Keras' default). The gradient of ``W`` adds each position's output
     gradient into its id's row (a one-hot matrix product, so it runs on any
     array-API backend); ids have no gradient, so the layer comes first.
-
-    Raises
-    ------
-    ValueError
-        At ``forward`` when an id is not an integer in ``[0, input_dim)``.
     """
 
     _parameter_constraints = {

@@ -84,9 +84,24 @@ class MaxPool2D(_Pool2D):
     fuses_activation = ("relu",)
 
     def forward(self, X, training=False, activation=None):
-        """Window maxima of ``X``; ``activation="relu"`` also applies a ReLU
-        (the network passes it when it fuses this layer with the ReLU layer
-        after it: one pass instead of two, the same values)."""
+        """Window maxima of ``X``, and the ReLU after them when fused.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, height, width, channels)
+            The batch.
+        training : bool, default=False
+            A training pass (caches the argmax for :meth:`backward`).
+        activation : {None, "relu"}, default=None
+            ``"relu"`` also applies a ReLU (the network passes it when it
+            fuses this layer with the ReLU layer after it: one pass instead
+            of two, the same values).
+
+        Returns
+        -------
+        Y : array of shape (n_samples, out_height, out_width, channels)
+            The maxima.
+        """
         Y, cache = self.backend.kernels.max_pool(
             X, self.pool_size_, self.stride_, activation=activation, training=training,
             work=self._work if training else None)

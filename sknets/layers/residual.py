@@ -58,6 +58,13 @@ class Residual(_Container):
         for the ``i``-th layer's (e.g. ``"0.W"``) and ``"shortcut.W"``
         ``(in_channels, out_channels)``, ``"shortcut.b"`` for the projection.
 
+    Raises
+    ------
+    ValueError
+        At build time if ``layers`` is empty or holds something else than
+        layers, or when no 1x1 projection maps the input shape to the block's
+        output shape (e.g. a ``"valid"`` convolution that trims the sequence).
+
     Notes
     -----
     Input and output: any channels-last shape, ``(n_samples, timesteps,
@@ -65,13 +72,6 @@ class Residual(_Container):
     ``(n_samples, features)``, where the projection is a dense map). The
     projection starts Glorot-uniform with a zero bias; the L2 penalty applies
     to its ``W`` and to the layers' weights.
-
-    Raises
-    ------
-    ValueError
-        At build time if ``layers`` is empty or holds something else than
-        layers, or when no 1x1 projection maps the input shape to the block's
-        output shape (e.g. a ``"valid"`` convolution that trims the sequence).
     """
 
     _parameter_constraints = {
