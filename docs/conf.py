@@ -108,9 +108,62 @@ def _plain_sklearn_roles(app, what, name, obj, options, lines):
                     for line in lines]
 
 
+# sknets' modules keep their references in the module docstring (``.. [2]
+# ...``) and cite them in a class's or function's docstring (``[2]_``); the
+# page of that class shows only its own docstring, so the cited entries are
+# appended to it as its References section. The summary tables (autosummary)
+# show the summary line without the citation marks.
+_CITATION = re.compile(r"\s*\[(\w+)\]_")
+
+
+def _module_references(module):
+    text = getattr(sys.modules.get(module), "__doc__", None) or ""
+    refs, key = {}, None
+    for line in text.splitlines():
+        m = re.match(r"\.\. \[(\w+)\]", line)
+        if m:
+            key = m.group(1)
+            refs[key] = [line]
+        elif key and line.startswith("   ") and line.strip():
+            refs[key].append(line)
+        else:
+            key = None
+    return refs
+
+
+def _cited_references(app, what, name, obj, options, lines):
+    module = getattr(obj, "__module__", None) or ""
+    if not module.startswith("sknets"):
+        return
+    text = "\n".join(lines)
+    cited = dict.fromkeys(m.group(1) for m in _CITATION.finditer(text))
+    defined = set(re.findall(r"^\.\. \[(\w+)\]", text, flags=re.M))
+    refs = _module_references(module)
+    missing = [key for key in cited if key not in defined and key in refs]
+    if not missing:
+        return
+    if not any(line.strip() == "References" for line in lines):
+        lines += ["", "References", "----------"]
+    for key in missing:
+        lines += refs[key]
+
+
+def _summary_without_citations():
+    from sphinx.ext import autosummary
+
+    extract = autosummary.extract_summary
+
+    def extract_summary(doc, document):
+        return _CITATION.sub("", extract(doc, document))
+
+    autosummary.extract_summary = extract_summary
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_sklearn_noise)
     app.connect("autodoc-process-docstring", _plain_sklearn_roles, priority=400)
+    app.connect("autodoc-process-docstring", _cited_references, priority=400)
+    _summary_without_citations()
 
 
 # -- sphinx-gallery -----------------------------------------------------------

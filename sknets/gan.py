@@ -146,7 +146,7 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
     input_shape_ : tuple of int
         One sample's shape as fitted (``(n_features,)`` for flat rows).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Defined when ``X`` has string feature names.
     history_ : list of dict
         One record per epoch: ``epoch``, ``d_loss``, ``g_loss``, ``d_real``
