@@ -23,8 +23,19 @@ import numpy as np
 from onnx import TensorProto, numpy_helper
 
 from .exceptions import NotExportableError
-from .layers import (Activation, AvgPool2D, BatchNormalization, Conv2D, Dense, Dropout,
-                     Flatten, GlobalAvgPool2D, MaxPool2D, Reshape)
+from .layers import (
+    Activation,
+    AvgPool2D,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool2D,
+    MaxPool2D,
+    Reshape,
+)
+from .layers.activations import LEAKY_SLOPE
 from .layers.conv import _padding_amounts
 
 _PROTO = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}
@@ -70,7 +81,8 @@ class Graph:
             return name
         if dtype is None:
             dtype = self.dtype if value.dtype.kind == "f" else value.dtype
-        tensor = numpy_helper.from_array(np.ascontiguousarray(value, dtype=dtype), name)
+        # np.array, not np.ascontiguousarray: that makes a scalar one-dimensional
+        tensor = numpy_helper.from_array(np.array(value, dtype=dtype, order="C"), name)
         self.container.add_initializer(name, tensor.data_type, list(value.shape), tensor)
         return name
 
@@ -78,9 +90,32 @@ class Graph:
         """Add one node; returns the name of its (single) output."""
         if output is None:
             output = self.scope.get_unique_variable_name(seed or op_type.lower())
-        self.container.add_node(op_type, list(inputs), [output], op_domain=domain,
+        return self.ops(op_type, inputs, [output], domain=domain, **attrs)[0]
+
+    def ops(self, op_type, inputs, outputs, domain="", **attrs):
+        """Add one node with several outputs, given by name (``None``: a new
+        name); returns their names."""
+        outputs = [self.scope.get_unique_variable_name(op_type.lower()) if out is None else out
+                   for out in outputs]
+        self.container.add_node(op_type, list(inputs), outputs, op_domain=domain,
                                 name=self.scope.get_unique_operator_name(op_type), **attrs)
-        return output
+        return outputs
+
+    def reduce(self, op_type, x, axes=None, keepdims=1, seed=None):
+        """``ReduceMean``/``ReduceMax``... of ``x`` over ``axes`` (None: all):
+        the axes are an attribute before opset 18 and an input from it on."""
+        seed = seed or op_type.lower()
+        if axes is None:
+            return self.op(op_type, [x], seed, keepdims=keepdims)
+        opset = self.container.target_opset
+        if opset is None or opset >= 18:
+            axes = self.const(np.array(axes, dtype=np.int64), "axes")
+            return self.op(op_type, [x, axes], seed, keepdims=keepdims)
+        return self.op(op_type, [x], seed, axes=list(axes), keepdims=keepdims)
+
+    def ints(self, values, seed="ints"):
+        """An int64 constant (shapes, axes, indices); returns its name."""
+        return self.const(np.array(values, dtype=np.int64), seed)
 
     def cast(self, name, to):
         return self.op("Cast", [name], "cast", to=to)
@@ -130,6 +165,10 @@ def _step(graph, x):
     return graph.cast(positive, graph.proto)
 
 
+def _leaky_relu(graph, x):
+    return graph.op("LeakyRelu", [x], "leaky_relu", alpha=LEAKY_SLOPE)
+
+
 #: the ONNX form of each activation of :data:`sknets.layers.ACTIVATIONS`: an
 #: operator name, or a function ``(graph, input name) -> output name``.
 ACTIVATION_OPS = {
@@ -137,6 +176,7 @@ ACTIVATION_OPS = {
     "logistic": "Sigmoid",
     "tanh": "Tanh",
     "relu": "Relu",
+    "leaky_relu": _leaky_relu,
     "step": _step,
 }
 

@@ -17,8 +17,14 @@ rt = pytest.importorskip("onnxruntime")
 skl2onnx = pytest.importorskip("skl2onnx")
 
 import sknets.onnx  # noqa: E402  (registers the converters)
-from sknets import (ConvNetClassifier, MLPClassifierScratch, MLPRegressorScratch,  # noqa: E402
-                    NeuralNetClassifier, NeuralNetRegressor, PerceptronClassifier)
+from sknets import (  # noqa: E402
+    ConvNetClassifier,
+    MLPClassifierScratch,
+    MLPRegressorScratch,
+    NeuralNetClassifier,
+    NeuralNetRegressor,
+    PerceptronClassifier,
+)
 from sknets import layers as L  # noqa: E402
 from sknets.exceptions import NotExportableError  # noqa: E402
 
