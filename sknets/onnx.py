@@ -11,10 +11,14 @@ the last step of a scikit-learn :class:`~sklearn.pipeline.Pipeline`::
                   X[:1].astype(np.float32))
 
 or, the same in one call, :func:`to_onnx`. The graph is the network's
-inference form, layer by layer (:mod:`sknets._onnx_layers`): dropout is the
-identity, batch normalization the affine map of its moving statistics, and
-channels-last images are computed by ONNX's channels-first ``Conv`` and
-pooling between two transposes.
+inference form, layer by layer (:mod:`sknets._onnx_layers`,
+:mod:`sknets._onnx_sequence`), for every layer of :mod:`sknets.layers`:
+dropout is the identity, batch normalization the affine map of its moving
+statistics, channels-last images and sequences are computed by ONNX's
+channels-first ``Conv`` and pooling (2-D or 1-D) between two transposes,
+``SimpleRNN``/``GRU``/``LSTM`` (and ``Bidirectional``) by ONNX's ``RNN``,
+``GRU`` and ``LSTM`` operators, ``Residual`` by its layers' graph plus
+``Add``, ``Embedding`` by ``Gather``, ``UpSampling2D`` by ``Resize``.
 
 Outputs follow skl2onnx's conventions for scikit-learn's models:
 
@@ -29,7 +33,9 @@ Outputs follow skl2onnx's conventions for scikit-learn's models:
   as skl2onnx does for :class:`~sklearn.linear_model.Perceptron`;
 - regressors: ``variable`` of shape ``(n, n_outputs)``.
 
-The graph computes in float32, or in float64 when the input is float64.
+The graph computes in float32, or in float64 when the input is float64
+(not with a recurrent layer: onnxruntime has no float64 kernels of ONNX's
+``RNN``, ``GRU`` and ``LSTM``, so such a network exports in float32 only).
 What has no ONNX form here (a layer without a converter, labels that are
 neither integers nor strings, an unfitted estimator) raises
 :class:`~sknets.exceptions.NotExportableError` (or
@@ -52,9 +58,13 @@ try:
     import skl2onnx
     from onnx import TensorProto, numpy_helper
     from skl2onnx import update_registered_converter
-    from skl2onnx.common.data_types import (DoubleTensorType, FloatTensorType,
-                                            Int64TensorType, StringTensorType,
-                                            guess_proto_type)
+    from skl2onnx.common.data_types import (
+        DoubleTensorType,
+        FloatTensorType,
+        Int64TensorType,
+        StringTensorType,
+        guess_proto_type,
+    )
     from skl2onnx.common.utils_classifier import get_label_classes
 except ImportError as exc:   # pragma: no cover - the optional extra is missing
     raise ImportError(
@@ -64,9 +74,16 @@ except ImportError as exc:   # pragma: no cover - the optional extra is missing
 from sklearn.base import BaseEstimator, ClassifierMixin, is_classifier, is_regressor
 from sklearn.utils.validation import check_is_fitted
 
-from . import (ConvNetClassifier, MLPClassifierScratch, MLPRegressorScratch,
-               NeuralNetClassifier, NeuralNetRegressor, PerceptronClassifier)
+from . import (
+    ConvNetClassifier,
+    MLPClassifierScratch,
+    MLPRegressorScratch,
+    NeuralNetClassifier,
+    NeuralNetRegressor,
+    PerceptronClassifier,
+)
 from ._onnx_layers import LAYER_CONVERTERS, Graph, Tensor, convert_layers, layer_converter
+from ._onnx_sequence import SEQUENCE_CONVERTERS
 from .backend import to_numpy
 from .exceptions import NotExportableError
 
@@ -421,6 +438,7 @@ def to_onnx(estimator, X, *, zipmap=True, dtype=np.float32, target_opset=None, o
                             **kwargs)
 
 
+LAYER_CONVERTERS.update(SEQUENCE_CONVERTERS)
 for _cls in ESTIMATORS:
     register(_cls)
 del _cls
