@@ -181,3 +181,39 @@ def test_minibatch_stddev_on_rows_and_images():
                        L.Flatten()], images, y)
     rows = X.reshape(len(X), -1)
     _check_regressor([L.Dense(8), L.MinibatchStdDev(), L.Activation("relu")], rows)
+
+
+@pytest.mark.parametrize("target_opset", [13, 17, None])
+def test_older_opsets(target_opset):
+    """Reductions take their axes as an attribute before opset 18, as an input from it."""
+    X, y = _sequences(steps=16, features=1)
+    images = X.reshape(-1, 4, 4, 1)
+    layers = [L.MinibatchStdDev(), L.UpSampling2D(), L.Reshape((64, 2)), L.LSTM(3),
+              L.Dense(4), L.Activation("leaky_relu")]
+    est = NeuralNetClassifier(layers, max_iter=2, random_state=0).fit(images, y)
+    onx = sknets.onnx.to_onnx(est, images, zipmap=False, target_opset=target_opset)
+    if target_opset is not None:
+        assert max(op.version for op in onx.opset_import if op.domain == "") <= target_opset
+    label, proba = _run(onx, images)
+    np.testing.assert_array_equal(label, est.predict(images))
+    np.testing.assert_allclose(proba, est.predict_proba(images), **TOL)
+
+
+class _Squash(L.Layer):
+    def __init__(self):
+        pass
+
+    def forward(self, X, training=False):
+        self._cache_X = X
+        return X / (1 + abs(X))
+
+    def backward(self, dY):
+        return dY / (1 + abs(self._cache_X)) ** 2
+
+
+def test_a_layer_without_converter_inside_a_residual_block_raises():
+    X, y = _sequences(n=30)
+    est = NeuralNetClassifier([L.Residual([L.Conv1D(2, 3, padding="same"), _Squash()]),
+                               L.Flatten()], max_iter=1, random_state=0).fit(X, y)
+    with pytest.raises(NotExportableError, match="_Squash layers cannot be exported"):
+        sknets.onnx.to_onnx(est, X)
