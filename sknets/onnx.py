@@ -379,7 +379,8 @@ def to_onnx(estimator, X, *, zipmap=True, dtype=np.float32, target_opset=None, o
         model: False gives the probabilities as one tensor.
     dtype : numpy dtype or None, default=np.float32
         Type of a numeric ``X``'s input in the graph (and of the
-        computation); None keeps ``X``'s own.
+        computation); None keeps ``X``'s own. A network with a recurrent
+        layer exports in float32 only.
     target_opset : int or None, default=None
         ONNX opset (at least 13); None for skl2onnx's default.
     options : dict or None, default=None
@@ -395,7 +396,8 @@ def to_onnx(estimator, X, *, zipmap=True, dtype=np.float32, target_opset=None, o
     Raises
     ------
     NotExportableError
-        If a layer or an estimator has no ONNX form.
+        If a layer or an estimator has no ONNX form, or a recurrent layer
+        would compute in float64.
     sklearn.exceptions.NotFittedError
         If the estimator is not fitted.
 
