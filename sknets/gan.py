@@ -24,7 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (_get_feature_names, check_array, check_is_fitted,
                                       column_or_1d)
 
-from ._dispatch import host_copy
+from ._dispatch import dispatch_backend, host_copy, to_namespace
 from ._gan_io import GANInputs, output_shape
 from ._base import BaseNetwork
 from ._gan_trainer import GANConfig, GANFitState, GANTrainer
@@ -46,6 +46,10 @@ def _default_generator():
 def _default_discriminator():
     return [Dense(256), Activation("leaky_relu"), Dropout(0.3),
             Dense(128), Activation("leaky_relu"), Dropout(0.3)]
+
+
+#: Fitted arrays that follow fit's input namespace (array-API dispatch, CuPy).
+_NAMESPACE_ATTRIBUTES = ("data_min_", "data_max_", "class_prior_")
 
 
 class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEstimator):
@@ -313,9 +317,9 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
         return (2 * (X - data_min) / np.where(span > 0, span, 1) - 1) * (span > 0)
 
     def _unscale(self, T):
-        span = self.data_max_ - self.data_min_
-        X = self.data_min_ + (T + 1) / 2 * span
-        return np.clip(X, self.data_min_, self.data_max_).astype(T.dtype, copy=False)
+        lo, hi = to_numpy(self.data_min_), to_numpy(self.data_max_)
+        X = lo + (T + 1) / 2 * (hi - lo)
+        return np.clip(X, lo, hi).astype(T.dtype, copy=False)
 
     # ------------------------------------------------------------------ fit
     @with_callbacks
@@ -356,6 +360,13 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
         self._named_layers(param="generator")
         self._named_layers(param="discriminator")
         X_in, y_in = X, y   # what callbacks see
+        # Under array-API dispatch the fitted arrays and the samples follow
+        # X's namespace and device; training runs on ``backend`` from host
+        # copies.
+        out = dispatch_backend(X)
+        if out is not None:
+            X = to_numpy(X)
+            y = None if y is None else to_numpy(y)
         X, sample_shape, names = self._validate_X(X)
         encoding = {"n_features_in_": X.shape[1], "input_shape_": sample_shape}
         if names is not None:
@@ -378,6 +389,7 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
         io = GANInputs(self.latent_dim, n_classes, sample_shape,
                        None if np.all(span > 0) else (span > 0), backend, dtype, rng)
         state = GANFitState(*self._build(io, backend, dtype, rng), dtype, encoding)
+        state.output = out
         onehot = None if codes is None else backend.asarray(np.eye(n_classes)[codes], dtype=dtype)
         quality = None if X_val is None else self._quality(io, X_val, codes_val, encoding, rng)
         tasks = FitTasks(self, X_in, y_in, None, self.max_iter,
@@ -398,7 +410,10 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
 
     def _fitted_attributes(self, state):
         """Every fitted attribute of ``state``, by name (what the commit sets)."""
-        return dict(state.encoding, _state=state, generator_=state.network,
+        out = getattr(state, "output", None)
+        encoding = {key: to_namespace(value, out) if key in _NAMESPACE_ATTRIBUTES else value
+                    for key, value in state.encoding.items()}
+        return dict(encoding, _state=state, generator_=state.network,
                     discriminator_=state.discriminator, history_=state.history,
                     n_iter_=state.n_iter, best_epoch_=state.best_epoch,
                     stop_reason_=state.stop_reason)
@@ -455,7 +470,8 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
         -------
         X_new : ndarray of shape (n_samples, n_features) or (n_samples, ...)
             Generated samples in the training data's range and sample shape,
-            in the compute dtype.
+            in the compute dtype; in the namespace and device of ``fit``'s
+            input when fitted under scikit-learn's array-API dispatch.
         y_new : ndarray of shape (n_samples,)
             Conditional models only: the samples' class labels.
 
@@ -480,7 +496,7 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
         backend = get_backend(self.backend)
         generator = self.generator_.placed(backend)
         n_classes = len(self.classes_) if conditional else 0
-        span = self.data_max_ - self.data_min_
+        span = to_numpy(self.data_max_) - to_numpy(self.data_min_)
         io = GANInputs(self.latent_dim, n_classes, self.input_shape_,
                        None if np.all(span > 0) else (span > 0), backend, self._state.dtype, rng)
         out = []
@@ -491,11 +507,12 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
         X_new = self._unscale(np.concatenate(out, axis=0))
         if len(self.input_shape_) > 1:
             X_new = X_new.reshape((n_samples,) + tuple(self.input_shape_))
+        X_new = to_namespace(X_new, getattr(self._state, "output", None))
         return (X_new, self.classes_[codes]) if conditional else X_new
 
     def _sample_codes(self, n_samples, y, rng):
         if y is None:
-            return rng.choice(len(self.classes_), size=n_samples, p=self.class_prior_)
+            return rng.choice(len(self.classes_), size=n_samples, p=to_numpy(self.class_prior_))
         y = np.asarray(host_copy(y))
         if y.ndim == 0:
             y = np.repeat(y, n_samples)
@@ -513,4 +530,5 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         tags.non_deterministic = False
+        tags.array_api_support = True
         return tags
