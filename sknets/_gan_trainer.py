@@ -109,8 +109,9 @@ class GANFitState(FitState):
     the data's encoding and the training record (see
     :class:`~sknets.training.FitState`)."""
 
-    def __init__(self, generator, discriminator, dtype, encoding):
-        super().__init__(generator, GeneratorLoss(), dtype, encoding, architecture={})
+    def __init__(self, generator, discriminator, dtype, encoding, attribute_backend=None):
+        super().__init__(generator, GeneratorLoss(), dtype, encoding, architecture={},
+                         attribute_backend=attribute_backend)
         self.discriminator = discriminator
 
     @property
@@ -190,13 +191,12 @@ class GANTrainer:
         xp, D = self.xp, self.discriminator
         n = X_real.shape[0]
         fake = self.io.generate(self.generator, n, C, training=True)
-        ones = xp.ones((n, 1), dtype=fake.dtype)
         z_real = D.forward(self.io.d_input(X_real, C), training=True)
-        loss_real, dz = self.d_loss.loss_and_grad(xp, z_real, ones)
+        loss_real, dz = self.d_loss.loss_and_grad(xp, z_real, xp.ones_like(z_real))
         D.backward(dz)
         real_grads = [xp.asarray(g, copy=True) for g in D.grads]
         z_fake = D.forward(self.io.d_input(fake, C), training=True)
-        loss_fake, dz = self.d_loss.loss_and_grad(xp, z_fake, 0 * ones)
+        loss_fake, dz = self.d_loss.loss_and_grad(xp, z_fake, xp.zeros_like(z_fake))
         D.backward(dz)
         grads = D.grads
         for g, g_real in zip(grads, real_grads):
@@ -229,7 +229,7 @@ class GANTrainer:
         left a loss or a weight non-finite or past :data:`LOSS_BOUND`."""
         xp, state = self.xp, self.state
         flag = xp.logical_and(self.generator.finite_flag(), self.discriminator.finite_flag())
-        sums = xp.stack([xp.asarray(s, dtype=self.io.dtype) for s in self._sums])
+        sums = xp.stack(self._sums)
         host, finite = read_back(xp, sums, flag)
         nd, ng = self._counts
         record = {"epoch": epoch, "d_loss": host[0] / nd, "g_loss": host[1] / max(ng, 1),
@@ -278,7 +278,8 @@ class GANTrainer:
         """One pass of the discriminator over the shuffled rows, with the
         generator's steps in between; Ctrl-C stops it after the current batch."""
         tasks, config = self.tasks, self.config
-        self._sums = [0.0, 0.0, 0.0, 0.0]   # d_loss, g_loss, D(real), D(fake) (device)
+        zero = self.backend.asarray(np.zeros((), dtype=self.io.dtype))
+        self._sums = [zero] * 4   # d_loss, g_loss, D(real), D(fake): on the backend
         self._counts = [0, 0]               # discriminator and generator samples
         idx = self.backend.asarray(self.rng.permutation(X.shape[0]))
         k_d, k_g = config.discriminator_steps, config.generator_steps

@@ -11,8 +11,10 @@ and the discriminator are lists of :mod:`sknets.layers` specifications, as
 :class:`sknets._gan_trainer.GANTrainer`'s.
 """
 
+import warnings
 from numbers import Integral, Real
 
+import array_api_compat
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
@@ -24,13 +26,16 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (_get_feature_names, check_array, check_is_fitted,
                                       column_or_1d)
 
-from ._dispatch import dispatch_backend, host_copy, to_namespace
-from ._gan_io import GANInputs, output_shape
 from ._base import BaseNetwork
+from ._dispatch import (_to_numpy_tree, dispatch_backend, float_dtype_name, host_copy,
+                        take_rows, to_namespace, validation_dtypes)
+from ._gan_io import GANInputs, output_shape
 from ._gan_trainer import GANConfig, GANFitState, GANTrainer
+from ._html_repr import DocLinkMixin
 from ._layer_lists import LayerListsMixin
+from ._persistence import VersionedPickleMixin
+from .backend import get_backend, is_array, to_numpy
 from .callbacks import CallbackSupportMixin, FitTasks, with_callbacks
-from .backend import get_backend, to_numpy
 from .layers import Activation, Dense, Dropout, Flatten
 from .metrics import c2st_score
 from .network import Sequential
@@ -48,11 +53,13 @@ def _default_discriminator():
             Dense(128), Activation("leaky_relu"), Dropout(0.3)]
 
 
-#: Fitted arrays that follow fit's input namespace (array-API dispatch, CuPy).
-_NAMESPACE_ATTRIBUTES = ("data_min_", "data_max_", "class_prior_")
+#: Fitted arrays that follow fit's input namespace under array-API dispatch
+#: (NumPy otherwise; string class labels stay NumPy).
+_NAMESPACE_ATTRIBUTES = ("data_min_", "data_max_", "class_prior_", "classes_")
 
 
-class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEstimator):
+class GenerativeAdversarialNetwork(VersionedPickleMixin, DocLinkMixin, LayerListsMixin,
+                                   CallbackSupportMixin, BaseEstimator):
     """Generative adversarial network: ``fit(X[, y])``, then ``sample(n)``.
 
     A generator maps standard normal noise (and, for a conditional model,
@@ -267,20 +274,24 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
     # ------------------------------------------------------------ validation
     def _validate_X(self, X):
         """Flat float rows of ``X`` (any sample shape), one sample's shape and
-        the feature names (the estimator is not changed)."""
+        the feature names (the estimator is not changed). Under array-API
+        dispatch ``X`` stays in its namespace and on its device."""
         X = host_copy(X)
         names = _get_feature_names(X)
         shape = None
-        if not sp.issparse(X) and not hasattr(X, "iloc"):
-            probe = np.asarray(X) if isinstance(X, (list, tuple)) else X
-            if getattr(probe, "ndim", 2) > 2:
-                shape = tuple(int(s) for s in probe.shape[1:])
-                X = np.reshape(np.asarray(probe), (probe.shape[0], -1))
-        X = check_array(X, dtype=(np.float64, np.float32), input_name="X", estimator=self)
+        if isinstance(X, (list, tuple)):
+            X = np.asarray(X)
+        if not sp.issparse(X) and not hasattr(X, "iloc") and getattr(X, "ndim", 2) > 2:
+            shape = tuple(int(s) for s in X.shape[1:])
+            xp = np if isinstance(X, np.ndarray) else array_api_compat.array_namespace(X)
+            X = xp.reshape(X, (X.shape[0], -1))
+        X = check_array(X, dtype=validation_dtypes(X), input_name="X", estimator=self)
         return X, shape or (X.shape[1],), names
 
     def _validate_y(self, y, n):
-        y = column_or_1d(host_copy(y), warn=True)
+        """Class labels on the host: the classes, their frequencies and codes."""
+        y = host_copy(y)
+        y = column_or_1d(to_numpy(y) if is_array(y) else y, warn=True)
         if y.shape[0] != n:
             raise ValueError(f"X has {n} samples but y has {y.shape[0]}.")
         check_classification_targets(y)
@@ -312,14 +323,30 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
             layer.need_input_grad = True
         return generator, discriminator
 
-    def _scale(self, X, data_min, data_max):
-        span = data_max - data_min
-        return (2 * (X - data_min) / np.where(span > 0, span, 1) - 1) * (span > 0)
+    @staticmethod
+    def _scaled(X, backend, dtype):
+        """``X`` scaled feature by feature to ``[-1, 1]`` (constant features to
+        0), in ``X``'s namespace and dtype, then moved to ``backend`` in
+        ``dtype``; also the range (``data_min, data_max``, in ``X``'s
+        namespace) and the mask of non-constant features (NumPy; None when
+        every feature varies)."""
+        xp = np if isinstance(X, np.ndarray) else array_api_compat.array_namespace(X)
+        lo, hi = xp.min(X, axis=0), xp.max(X, axis=0)
+        span = hi - lo
+        varies = span > 0
+        scaled = xp.where(varies, 2 * (X - lo) / xp.where(varies, span, xp.ones_like(span)) - 1,
+                          xp.zeros_like(X))
+        mask = to_numpy(varies)   # read back once per fit
+        return (backend.asarray(scaled, dtype=dtype), lo, hi,
+                None if mask.all() else mask)
 
-    def _unscale(self, T):
-        lo, hi = to_numpy(self.data_min_), to_numpy(self.data_max_)
+    def _unscale(self, T, backend):
+        """Generated rows ``T`` (in ``[-1, 1]``, on ``backend``) in the data's
+        range, in ``T``'s dtype."""
+        xp = backend.xp
+        lo, hi = backend.asarray(self.data_min_), backend.asarray(self.data_max_)
         X = lo + (T + 1) / 2 * (hi - lo)
-        return np.clip(X, lo, hi).astype(T.dtype, copy=False)
+        return xp.astype(xp.minimum(xp.maximum(X, lo), hi), T.dtype)
 
     # ------------------------------------------------------------------ fit
     @with_callbacks
@@ -360,14 +387,12 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
         self._named_layers(param="generator")
         self._named_layers(param="discriminator")
         X_in, y_in = X, y   # what callbacks see
-        # Under array-API dispatch the fitted arrays and the samples follow
-        # X's namespace and device; training runs on ``backend`` from host
-        # copies.
-        out = dispatch_backend(X)
-        if out is not None:
-            X = to_numpy(X)
-            y = None if y is None else to_numpy(y)
         X, sample_shape, names = self._validate_X(X)
+        # Under array-API dispatch (and backend=None) training runs in X's
+        # namespace, on its device; the fitted arrays and the samples follow
+        # X's namespace whatever the backend.
+        out = dispatch_backend(X)
+        backend = out if self.backend is None and out is not None else get_backend(self.backend)
         encoding = {"n_features_in_": X.shape[1], "input_shape_": sample_shape}
         if names is not None:
             encoding["feature_names_in_"] = names
@@ -375,31 +400,31 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
         if y is not None:
             encoding["classes_"], encoding["class_prior_"], codes = self._validate_y(
                 y, X.shape[0])
-        dtype = np.dtype(("float32" if X.dtype == np.float32 else "float64")
-                         if self.dtype is None else self.dtype)
-        backend = get_backend(self.backend)
+        dtype = np.dtype(float_dtype_name(X) if self.dtype is None else self.dtype)
         rng = check_random_state(self.random_state)
         n_classes = 0 if codes is None else len(encoding["classes_"])
         X_val = codes_val = None
         if self.validation_fraction is not None:
             X, X_val, codes, codes_val = self._split(X, codes, rng)
-        data_min, data_max = X.min(axis=0), X.max(axis=0)
-        span = data_max - data_min
+        X_dev, data_min, data_max, mask = self._scaled(X, backend, dtype)
+        del X   # training reads the scaled copy on the backend only
         encoding.update(data_min_=data_min, data_max_=data_max)
-        io = GANInputs(self.latent_dim, n_classes, sample_shape,
-                       None if np.all(span > 0) else (span > 0), backend, dtype, rng)
-        state = GANFitState(*self._build(io, backend, dtype, rng), dtype, encoding)
-        state.output = out
+        io = GANInputs(self.latent_dim, n_classes, sample_shape, mask, backend, dtype, rng)
+        state = GANFitState(*self._build(io, backend, dtype, rng), dtype, encoding,
+                            attribute_backend=out)
         onehot = None if codes is None else backend.asarray(np.eye(n_classes)[codes], dtype=dtype)
         quality = None if X_val is None else self._quality(io, X_val, codes_val, encoding, rng)
         tasks = FitTasks(self, X_in, y_in, None, self.max_iter,
                          snapshot=lambda: self._fitted_attributes(state.snapshot()))
         config = GANConfig.from_params(self.get_params(deep=False), random_state=rng)
         trainer = GANTrainer(state, config, io, tasks, quality)
-        X_dev = backend.asarray(self._scale(X, data_min, data_max), dtype=dtype)
         interrupted = trainer.run(X_dev, onehot)
-        state.network.to("numpy")        # fitted networks users read: NumPy weights
-        state.discriminator.to("numpy")
+        # The fitted networks users read: NumPy weights, or in fit's input
+        # namespace under array-API dispatch (as the other fitted arrays).
+        home = get_backend("numpy") if out is None else out
+        for network in (state.network, state.discriminator):
+            if network.backend != home:
+                network.to(home)
         # The engine's commit and Ctrl-C contract (the GAN is not a BaseNetwork:
         # no predict, two networks; those two methods only need ``_state``).
         BaseNetwork._commit(self, self._fitted_attributes(state))
@@ -410,7 +435,7 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
 
     def _fitted_attributes(self, state):
         """Every fitted attribute of ``state``, by name (what the commit sets)."""
-        out = getattr(state, "output", None)
+        out = state.attribute_backend
         encoding = {key: to_namespace(value, out) if key in _NAMESPACE_ATTRIBUTES else value
                     for key, value in state.encoding.items()}
         return dict(encoding, _state=state, generator_=state.network,
@@ -430,8 +455,8 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
                 f"The validation set is too small ({len(val)} samples; the two-sample test "
                 "needs at least 10). Increase 'validation_fraction' or the size of your "
                 "dataset.")
-        return (X[train], X[val], None if codes is None else codes[train],
-                None if codes is None else codes[val])
+        return (take_rows(X, train), to_numpy(take_rows(X, val)),
+                None if codes is None else codes[train], None if codes is None else codes[val])
 
     def _quality(self, io, X_val, codes_val, encoding, rng):
         """``quality(generator)``: C2ST of generated samples against ``X_val``,
@@ -440,7 +465,7 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
         C = None if codes_val is None else io.backend.asarray(
             np.eye(io.n_classes)[codes_val], dtype=io.dtype)
         seed = int(rng.randint(2**31 - 1))
-        data_min, data_max = encoding["data_min_"], encoding["data_max_"]
+        data_min, data_max = to_numpy(encoding["data_min_"]), to_numpy(encoding["data_max_"])
         span = data_max - data_min
 
         def quality(generator):
@@ -493,9 +518,10 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
         if not conditional and y is not None:
             raise ValueError("y was given, but this model was fitted without labels (an "
                              "unconditional GAN); fit(X, y) trains a conditional one.")
-        backend = get_backend(self.backend)
+        backend = self._sample_backend()
+        xp = backend.xp
         generator = self.generator_.placed(backend)
-        n_classes = len(self.classes_) if conditional else 0
+        n_classes = int(self.classes_.shape[0]) if conditional else 0
         span = to_numpy(self.data_max_) - to_numpy(self.data_min_)
         io = GANInputs(self.latent_dim, n_classes, self.input_shape_,
                        None if np.all(span > 0) else (span > 0), backend, self._state.dtype, rng)
@@ -503,16 +529,36 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
         for s in gen_batches(n_samples, SAMPLE_BATCH_ROWS):
             C = None if codes is None else backend.asarray(np.eye(n_classes)[codes[s]],
                                                            dtype=io.dtype)
-            out.append(to_numpy(io.generate(generator, s.stop - s.start, C)))
-        X_new = self._unscale(np.concatenate(out, axis=0))
+            out.append(io.generate(generator, s.stop - s.start, C))
+        X_new = self._unscale(out[0] if len(out) == 1 else xp.concat(out, axis=0), backend)
         if len(self.input_shape_) > 1:
-            X_new = X_new.reshape((n_samples,) + tuple(self.input_shape_))
-        X_new = to_namespace(X_new, getattr(self._state, "output", None))
-        return (X_new, self.classes_[codes]) if conditional else X_new
+            X_new = xp.reshape(X_new, (n_samples,) + tuple(self.input_shape_))
+        home = self._state.attribute_backend   # None: NumPy
+        X_new = to_namespace(X_new, home)
+        if not conditional:
+            return X_new
+        return X_new, to_namespace(to_numpy(self.classes_)[codes], home)
+
+    def _sample_backend(self):
+        """Where ``sample`` generates: ``backend`` when set; else, for a model
+        fitted under array-API dispatch, its input's namespace; else
+        ``sknets.get_config()["backend"]``. A model loaded where its backend is
+        unavailable (fitted with ``backend="cupy"``, loaded without CuPy)
+        generates where its weights are, with a warning."""
+        if self.backend is None and self._state.attribute_backend is not None:
+            return self._state.attribute_backend
+        try:
+            return get_backend(self.backend)
+        except (ImportError, RuntimeError) as exc:
+            current = self.generator_.backend
+            warnings.warn(f"{exc} Sampling with the {current.name!r} backend instead.",
+                          UserWarning, stacklevel=3)
+            return current
 
     def _sample_codes(self, n_samples, y, rng):
+        classes = to_numpy(self.classes_)
         if y is None:
-            return rng.choice(len(self.classes_), size=n_samples, p=to_numpy(self.class_prior_))
+            return rng.choice(len(classes), size=n_samples, p=to_numpy(self.class_prior_))
         y = np.asarray(host_copy(y))
         if y.ndim == 0:
             y = np.repeat(y, n_samples)
@@ -520,11 +566,18 @@ class GenerativeAdversarialNetwork(LayerListsMixin, CallbackSupportMixin, BaseEs
         if y.shape[0] != n_samples:
             raise ValueError(f"y has {y.shape[0]} labels but n_samples={n_samples}; give one "
                              "label per sample, or one label for all.")
-        unknown = np.setdiff1d(y, self.classes_)
+        unknown = np.setdiff1d(y, classes)
         if unknown.size:
             raise ValueError(f"y contains labels not seen in fit: {unknown.tolist()}; the "
-                             f"classes are {self.classes_.tolist()}.")
-        return np.searchsorted(self.classes_, y)
+                             f"classes are {classes.tolist()}.")
+        return np.searchsorted(classes, y)
+
+    def __getstate__(self):
+        # A pickle holds NumPy arrays only, whatever namespace or device the
+        # model was fitted on (the networks and the fitted state convert
+        # their own): it loads and samples on a machine without CuPy.
+        state = super().__getstate__()
+        return {k: _to_numpy_tree(v) for k, v in state.items()}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -14,7 +14,7 @@ import array_api_strict as xps
 import numpy as np
 import pytest
 import sklearn
-from sklearn.base import BaseEstimator, is_classifier
+from sklearn.base import BaseEstimator, is_regressor
 from sklearn.datasets import load_diabetes, load_digits
 from sklearn.utils._array_api import get_namespace_and_device, move_estimator_to
 from sklearn.utils.estimator_checks import (_yield_array_api_checks,
@@ -23,6 +23,7 @@ from sklearn.utils.estimator_checks import (_yield_array_api_checks,
 import sknets
 from sknets import MLPClassifierScratch, MLPRegressorScratch
 from sknets.backend import to_numpy
+from sknets.layers import Activation, Dense
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -37,6 +38,9 @@ FAST_PARAMS = {
     "MLPRegressorScratch": dict(hidden_layer_sizes=(8,), max_iter=20),
     "PerceptronClassifier": dict(max_iter=10),
     "ConvNetClassifier": dict(conv_filters=(4,), hidden_layer_sizes=(8,), max_iter=5),
+    "GenerativeAdversarialNetwork": dict(
+        generator=[Dense(8), Activation("leaky_relu")],
+        discriminator=[Dense(8), Activation("leaky_relu")], latent_dim=4, max_iter=5),
 }
 
 STRICT_CPU = xps.Device("CPU_DEVICE")
@@ -47,6 +51,20 @@ def _make(cls, **params):
     fast = {k: v for k, v in FAST_PARAMS.get(cls.__name__, {}).items()
             if k in inspect.signature(cls).parameters}
     return cls(**{**fast, **params})
+
+
+def _outputs(est, X):
+    """What a fitted estimator produces: ``predict(X)``, or for a generative
+    model (``sample``, no ``predict``) ``sample(40, random_state=0)``, its
+    samples and labels concatenated."""
+    if hasattr(est, "predict"):
+        return est.predict(X)
+    out = est.sample(40, random_state=0)
+    if not isinstance(out, tuple):
+        return out
+    X_new, y_new = out
+    xp = get_namespace_and_device(X_new)[0]
+    return xp.concat([X_new, xp.reshape(xp.astype(y_new, X_new.dtype), (-1, 1))], axis=1)
 
 
 def _check_id(check):
@@ -181,19 +199,20 @@ def test_pickle_of_a_strict_fit_holds_numpy_only(cls):
     X, y = _digits(120)
     X = X.astype(np.float32)
     est = _make(cls, random_state=0)
-    if not is_classifier(est):
+    if is_regressor(est):
         y = y.astype(np.float32)
     with sklearn.config_context(array_api_dispatch=True):
         est.fit(xps.asarray(X, device=STRICT_DEVICE1), xps.asarray(y, device=STRICT_DEVICE1))
-        expected = to_numpy(est.predict(xps.asarray(X, device=STRICT_DEVICE1)))
+        expected = to_numpy(_outputs(est, xps.asarray(X, device=STRICT_DEVICE1)))
     blob = pickle.dumps(est)
     assert b"array_api_strict" not in blob  # no strict array, device or namespace inside
     loaded = pickle.loads(blob)
     for key, value in vars(loaded).items():
         values = value if isinstance(value, (list, tuple)) else [value]
         assert not any(type(v).__module__.startswith("array_api_strict") for v in values), key
-    # the loaded model predicts on NumPy input, to NumPy, the same labels
-    pred = loaded.predict(X)
+    # the loaded model predicts on NumPy input (or samples), to NumPy, the same
+    # labels (samples)
+    pred = _outputs(loaded, X)
     assert isinstance(pred, np.ndarray)
     np.testing.assert_array_equal(pred, expected)
 
@@ -272,10 +291,10 @@ def test_no_host_round_trip_inside_an_epoch(cls, monkeypatch):
     counter = _ReadBackCounter(monkeypatch)
 
     def read_backs(max_iter, batch_size):
-        params = dict(max_iter=max_iter, random_state=0, n_iter_no_change=100)
-        if "batch_size" in inspect.signature(cls).parameters:
-            params["batch_size"] = batch_size
-        est = _make(cls, **params)
+        params = dict(max_iter=max_iter, random_state=0, n_iter_no_change=100,
+                      batch_size=batch_size)
+        signature = inspect.signature(cls).parameters
+        est = _make(cls, **{k: v for k, v in params.items() if k in signature})
         with sklearn.config_context(array_api_dispatch=True):
             counter.count = 0
             est.fit(Xs, ys)
