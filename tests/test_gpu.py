@@ -32,6 +32,8 @@ ESTIMATORS = [
     obj for name in sknets.__all__
     if inspect.isclass(obj := getattr(sknets, name)) and issubclass(obj, BaseEstimator)
 ]
+#: the classifiers and regressors (``predict``); the GAN (``sample``) has its own tests below.
+PREDICTORS = [cls for cls in ESTIMATORS if hasattr(cls, "predict")]
 
 PARAMS = {
     "MLPClassifierScratch": dict(hidden_layer_sizes=(64,), max_iter=30),
@@ -74,7 +76,7 @@ def _target(est, y):
     return y if is_classifier(est) else (y / 9.0).astype(np.float32)
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", PREDICTORS, ids=lambda c: c.__name__)
 def test_trains_and_predicts_on_the_gpu(cls, digits):
     import cupy
 
@@ -98,7 +100,7 @@ def test_trains_and_predicts_on_the_gpu(cls, digits):
     assert isinstance(est.score(cupy.asarray(X), cupy.asarray(_target(est, y))), float)
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", PREDICTORS, ids=lambda c: c.__name__)
 def test_cpu_and_gpu_agree(cls, digits):
     X, y = digits
     cpu = _make(cls, backend="numpy")
@@ -119,7 +121,7 @@ def test_same_initial_weights_on_cpu_and_gpu(digits):
         np.testing.assert_allclose(b, a, atol=1e-10)
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", PREDICTORS, ids=lambda c: c.__name__)
 def test_gpu_pickle_loads_without_cupy_and_moves_back(cls, digits, monkeypatch):
     X, y = digits
     est = _make(cls, backend="cupy")
@@ -169,3 +171,64 @@ def test_config_context_cupy(digits):
     assert est._network.backend.name == "cupy"
     with sknets.config_context(backend="auto"):
         assert sknets.backend.get_backend().name == "cupy"
+
+
+# ------------------------------------------------------------------- the GAN
+#: a small conditional GAN without dropout (whose masks each backend draws with
+#: its own generator), so that float64 fits on the CPU and the GPU train alike.
+GAN_PARAMS = dict(generator=[Dense(32), Activation("leaky_relu")],
+                  discriminator=[Dense(32), Activation("leaky_relu")], latent_dim=8,
+                  max_iter=3, random_state=0)
+
+
+def test_gan_trains_and_samples_on_the_gpu_like_on_the_cpu(digits):
+    import cupy
+
+    X, y = digits
+    gan = sknets.GenerativeAdversarialNetwork(backend="cupy", dtype="float64", **GAN_PARAMS)
+    gan.fit(X, y)
+    # fitted from NumPy: NumPy weights and attributes, NumPy samples
+    weights = [p for net in (gan.generator_, gan.discriminator_) for layer in net.layers
+               for p in layer.params.values()]
+    assert weights and all(isinstance(w, np.ndarray) for w in weights)
+    assert isinstance(gan.data_min_, np.ndarray) and isinstance(gan.class_prior_, np.ndarray)
+    X_new, y_new = gan.sample(50, random_state=0)
+    assert isinstance(X_new, np.ndarray) and isinstance(y_new, np.ndarray)
+    # the noise is drawn on the host: the CPU fit trains alike (float64; cuBLAS
+    # rounds otherwise than NumPy, so not bit for bit)
+    cpu = sknets.GenerativeAdversarialNetwork(backend="numpy", dtype="float64", **GAN_PARAMS)
+    X_cpu, y_cpu = cpu.fit(X, y).sample(50, random_state=0)
+    np.testing.assert_array_equal(y_new, y_cpu)
+    np.testing.assert_allclose(X_new, X_cpu, atol=1e-3)
+    # CuPy input without dispatch trains too (validated on the host)
+    assert sknets.GenerativeAdversarialNetwork(backend="cupy", **GAN_PARAMS).fit(
+        cupy.asarray(X), cupy.asarray(y)).n_features_in_ == 64
+
+
+def test_gan_gpu_pickle_loads_without_cupy(digits, monkeypatch):
+    X, y = digits
+    gan = sknets.GenerativeAdversarialNetwork(backend="cupy", **GAN_PARAMS).fit(X, y)
+    expected, labels = gan.sample(20, random_state=0)
+    blob = pickle.dumps(gan)
+    assert b"cupy._core" not in blob  # NumPy arrays only
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "cupy", None)  # a machine without CuPy
+        loaded = pickle.loads(blob)
+        with pytest.warns(UserWarning, match="Sampling with the 'numpy' backend"):
+            X_new, y_new = loaded.sample(20, random_state=0)
+    np.testing.assert_array_equal(y_new, labels)
+    np.testing.assert_allclose(X_new, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_gan_cupy_input_under_array_api_dispatch(digits):
+    import cupy
+
+    X, y = digits
+    with sklearn.config_context(array_api_dispatch=True):
+        gan = sknets.GenerativeAdversarialNetwork(**GAN_PARAMS).fit(cupy.asarray(X),
+                                                                     cupy.asarray(y))
+        X_new, y_new = gan.sample(10, random_state=0)
+    assert gan.generator_.backend.name == "cupy"   # backend=None follows the input
+    assert isinstance(gan.data_min_, cupy.ndarray)  # scikit-learn's convention
+    assert isinstance(X_new, cupy.ndarray) and isinstance(y_new, cupy.ndarray)
+    assert X_new.shape == (10, 64) and X_new.dtype == cupy.float32
