@@ -132,7 +132,9 @@ class GenerativeAdversarialNetwork(VersionedPickleMixin, DocLinkMixin, LayerList
         Print a table row per epoch (losses, the discriminator's mean
         outputs, ``valid_c2st``, seconds), as the other estimators do.
     backend : {"numpy", "cupy", "auto"} or None, default=None
-        Where to compute; None uses ``sknets.get_config()["backend"]``.
+        Where to compute; None uses ``X``'s namespace and device under
+        scikit-learn's array-API dispatch (e.g. array_api_strict, CuPy), else
+        ``sknets.get_config()["backend"]``.
     dtype : {"float32", "float64"} or None, default=None
         Compute dtype; None follows ``X`` (float32 stays float32, anything
         else becomes float64).
@@ -140,8 +142,9 @@ class GenerativeAdversarialNetwork(VersionedPickleMixin, DocLinkMixin, LayerList
     Attributes
     ----------
     generator_ : Sequential
-        The fitted generator, NumPy weights; ``generator_.summary()``
-        prints its layers. Its outputs are in ``[-1, 1]`` (use
+        The fitted generator, NumPy weights (in ``fit``'s input namespace
+        and device when fitted under array-API dispatch, as every fitted
+        array); ``generator_.summary()`` prints its layers. Its outputs are in ``[-1, 1]`` (use
         :meth:`sample` for samples in the data's scale).
     discriminator_ : Sequential
         The fitted discriminator; ``discriminator_.feature_layers()``
@@ -153,7 +156,10 @@ class GenerativeAdversarialNetwork(VersionedPickleMixin, DocLinkMixin, LayerList
         Class frequencies in the training data, from which ``sample``
         draws labels.
     data_min_, data_max_ : ndarray of shape (n_features,)
-        Per-feature range of the training data.
+        Per-feature range of the training data. Fitted under array-API
+        dispatch, these arrays (and a numeric ``classes_``) are in the
+        input's namespace and on its device; a pickle holds NumPy arrays
+        only.
     input_shape_ : tuple of int
         One sample's shape as fitted (``(n_features,)`` for flat rows).
     n_features_in_ : int
@@ -495,10 +501,14 @@ class GenerativeAdversarialNetwork(VersionedPickleMixin, DocLinkMixin, LayerList
         -------
         X_new : ndarray of shape (n_samples, n_features) or (n_samples, ...)
             Generated samples in the training data's range and sample shape,
-            in the compute dtype; in the namespace and device of ``fit``'s
-            input when fitted under scikit-learn's array-API dispatch.
+            in the compute dtype: NumPy, or, for a model fitted under
+            scikit-learn's array-API dispatch, in the namespace and on the
+            device of ``fit``'s input. They are generated on ``backend`` when
+            set, else where such a model was fitted, else on
+            ``sknets.get_config()["backend"]``.
         y_new : ndarray of shape (n_samples,)
-            Conditional models only: the samples' class labels.
+            Conditional models only: the samples' class labels (numeric
+            labels in ``X_new``'s namespace).
 
         Raises
         ------

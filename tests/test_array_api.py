@@ -155,6 +155,37 @@ def test_mlp_trains_identically_on_strict_and_numpy(params):
     assert est.loss_curve_ == pytest.approx(ref.loss_curve_, abs=1e-12)
 
 
+def test_gan_trains_identically_on_strict_and_numpy():
+    """A conditional GAN (dropout in the discriminator: a namespace without
+    random numbers gets NumPy's draws) fitted on array_api_strict on a second
+    device computes there and gives NumPy's samples; its fitted arrays and
+    samples stay in the input's namespace and on its device."""
+    from sknets import GenerativeAdversarialNetwork
+    from sknets.layers import Dropout
+
+    X, y = _digits(200)
+    kw = dict(generator=[Dense(16), Activation("leaky_relu")],
+              discriminator=[Dense(16), Activation("leaky_relu"), Dropout(0.2)],
+              latent_dim=4, batch_size=50, max_iter=3, random_state=0,
+              validation_fraction=0.2)
+    X32 = X.astype(np.float32)
+    ref = GenerativeAdversarialNetwork(**kw).fit(X32, y)
+    with sklearn.config_context(array_api_dispatch=True):
+        est = GenerativeAdversarialNetwork(**kw).fit(xps.asarray(X32, device=STRICT_DEVICE1),
+                                                     xps.asarray(y, device=STRICT_DEVICE1))
+        X_new, y_new = est.sample(30, random_state=0)
+    assert est.generator_.backend.name == "array_api_strict"   # computed there
+    for value in (est.data_min_, est.data_max_, est.class_prior_, X_new, y_new):
+        assert value.device == STRICT_DEVICE1
+    assert X_new.dtype == xps.float32
+    X_ref, y_ref = ref.sample(30, random_state=0)
+    np.testing.assert_array_equal(to_numpy(y_new), y_ref)
+    np.testing.assert_allclose(to_numpy(X_new), X_ref, rtol=0, atol=1e-6)
+    for a, b in zip(ref.history_, est.history_):
+        assert b["d_loss"] == pytest.approx(a["d_loss"], abs=1e-6)
+        assert b["valid_c2st"] == a["valid_c2st"]
+
+
 def test_regressor_on_second_device_keeps_everything_there():
     X, y = load_diabetes(return_X_y=True)
     X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
