@@ -99,3 +99,34 @@ class NetworkDiagramMixin(DocLinkMixin):
                             names=[f"{name}: {type(layer).__name__}" for name, layer in layers],
                             name_details=[repr(layer) for _, layer in layers],
                             dash_wrapped=False)
+
+
+class GANDiagramMixin(DocLinkMixin):
+    """Show a GAN's two networks side by side, each as nested boxes of its
+    layers: the fitted ``generator_`` and ``discriminator_`` (with the layers
+    the estimator adds: ``input``, ``output``), else the given (or default)
+    ``generator`` and ``discriminator``, each box under the nested-parameter
+    name ``set_params`` takes; put it before ``BaseEstimator``."""
+
+    def _network_block(self, param):
+        given = self._named_layers(strict=False, param=param)
+        network = vars(self).get(param + "_")
+        if network is None:
+            named = given
+        else:
+            layers = list(network.layers)
+            # a Flatten the estimator puts before dense layers on image-like samples
+            lead = int(bool(given) and len(layers) > len(given)
+                       and type(layers[0]) is not type(given[0][1]))
+            names = (["input"] * lead + [name for name, _ in given]
+                     + ["output"] * max(0, len(layers) - lead - len(given)))
+            named = list(zip(names, layers))
+        return _VisualBlock("serial", [layer for _, layer in named],
+                            names=[f"{name}: {type(layer).__name__}" for name, layer in named],
+                            name_details=[repr(layer) for _, layer in named],
+                            dash_wrapped=False)
+
+    def _sk_visual_block_(self):
+        return _VisualBlock("parallel", [self._network_block("generator"),
+                                         self._network_block("discriminator")],
+                            names=["generator", "discriminator"], name_details=["", ""])

@@ -31,7 +31,7 @@ from ._dispatch import (_to_numpy_tree, dispatch_backend, float_dtype_name, host
                         take_rows, to_namespace, validation_dtypes)
 from ._gan_io import GANInputs, output_shape
 from ._gan_trainer import GANConfig, GANFitState, GANTrainer
-from ._html_repr import DocLinkMixin
+from ._html_repr import GANDiagramMixin
 from ._layer_lists import LayerListsMixin
 from ._persistence import VersionedPickleMixin
 from .backend import get_backend, is_array, to_numpy
@@ -58,7 +58,7 @@ def _default_discriminator():
 _NAMESPACE_ATTRIBUTES = ("data_min_", "data_max_", "class_prior_", "classes_")
 
 
-class GenerativeAdversarialNetwork(VersionedPickleMixin, DocLinkMixin, LayerListsMixin,
+class GenerativeAdversarialNetwork(VersionedPickleMixin, GANDiagramMixin, LayerListsMixin,
                                    CallbackSupportMixin, BaseEstimator):
     """Generative adversarial network: ``fit(X[, y])``, then ``sample(n)``.
 

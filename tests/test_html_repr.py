@@ -83,3 +83,23 @@ def test_network_inside_a_pipeline():
     assert boxes[:4] == ["Pipeline", "StandardScaler", "convnetclassifier: ConvNetClassifier",
                          "Reshape(8, 8, 1)"]
     assert "Conv2D(2, 3x3, same)" in boxes and boxes[-1] == "Dense(10)"
+
+
+def test_gan_shows_its_two_networks_side_by_side():
+    gan = sknets.GenerativeAdversarialNetwork(
+        generator=[L.Dense(8), ("act", L.Activation("relu"))],
+        discriminator=[L.Dense(6), ("drop", L.Dropout(0.2))], latent_dim=4, max_iter=1,
+        random_state=0)
+    html = gan._repr_html_()
+    assert _boxes(html) == ["GenerativeAdversarialNetwork", "generator", "Dense(8)",
+                            "Activation(relu)", "discriminator", "Dense(6)", "Dropout(0.2)"]
+    # each layer's parameters copy as the nested names set_params takes
+    assert 'data-param-prefix="generator__act__"' in html
+    assert 'data-param-prefix="discriminator__drop__"' in html
+    assert _url("sknets.layers", "Dropout") in _doc_links(html)
+    gan.fit(*_digits())
+    # fitted: the layers the estimator adds (the generator's output, the logit)
+    assert _boxes(gan._repr_html_()) == [
+        "GenerativeAdversarialNetwork", "generator", "Dense(8)", "Activation(relu)",
+        "Dense(64)", "Activation(tanh)", "discriminator", "Dense(6)", "Dropout(0.2)",
+        "Dense(1)"]
