@@ -196,7 +196,7 @@ suppress_warnings = ["myst.header"]
 # -- HTML ---------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"sknets {release}"
-html_static_path = ["_static"]
+html_static_path = []   # no custom CSS or images (yet)
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,

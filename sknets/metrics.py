@@ -36,7 +36,6 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import pairwise_distances_chunked
 from sklearn.model_selection import StratifiedKFold, cross_val_score
-from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.utils import check_array, check_random_state
 
 __all__ = ["c2st_score", "precision_recall_knn"]
@@ -122,6 +121,9 @@ def c2st_score(X_real, X_fake, *, classifier=None, cv=5, random_state=None):
     fake = X_fake[rng.choice(X_fake.shape[0], n, replace=False)] if X_fake.shape[0] > n else X_fake
     X = np.concatenate([real, fake.astype(real.dtype, copy=False)], axis=0)
     y = np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)]
+    # sklearn.neighbors (and what it imports) loads on first use, not with sknets
+    from sklearn.neighbors import KNeighborsClassifier
+
     est = KNeighborsClassifier(n_neighbors=1) if classifier is None else clone(classifier)
     folds = StratifiedKFold(n_splits=cv, shuffle=True,
                             random_state=rng.randint(np.iinfo(np.int32).max))
@@ -130,6 +132,8 @@ def c2st_score(X_real, X_fake, *, classifier=None, cv=5, random_state=None):
 
 def _radii(X, k):
     """Distance from each row of ``X`` to its ``k``-th nearest other row."""
+    from sklearn.neighbors import NearestNeighbors
+
     dist, _ = NearestNeighbors(n_neighbors=k).fit(X).kneighbors()
     return dist[:, -1]
 

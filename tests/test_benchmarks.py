@@ -17,6 +17,10 @@ from fake_cupy_run import run_with_fake_cupy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# Each test runs a benchmark script end to end in a child process (seconds to
+# minutes): part of the full run (``.ci/run``), not of the quick one.
+pytestmark = pytest.mark.slow
+
 
 def test_bench_gpu_dry_run_reports_every_net_batch_and_ratio():
     res = run_with_fake_cupy(

@@ -3,7 +3,8 @@
 This is the one place they run (the per-estimator test modules do not repeat
 them). Every estimator is checked **at its default parameters**, as a user
 who puts ``check_estimator(Est())`` in their CI would: no per-check
-parameter changes.
+parameter changes (the two whose default training is long, at their
+defaults in a ``slow`` test, and at shorter settings in the fast one).
 
 The only expected failures are the ones scikit-learn lists for its own
 estimator of the same algorithm (``sklearn/utils/_test_common/
@@ -12,6 +13,7 @@ instance_generator.py``), with its reason.
 
 import inspect
 
+import pytest
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -42,9 +44,33 @@ def test_every_estimator_is_checked():
             "ConvNetClassifier"} <= names
 
 
+def _expected_failures(est):
+    return SKLEARN_LISTED_FAILURES.get(type(est).__name__, {})
+
+
+#: Estimators whose default training is long for scikit-learn's checks (the
+#: GAN trains 200 epochs of two networks, the ConvNet convolutions): checked at
+#: their defaults by the ``slow`` test below, and in the fast test at settings
+#: that train less (what the checks verify does not depend on the training
+#: length).
+LONG_AT_DEFAULTS = {
+    "ConvNetClassifier": dict(conv_filters=(4,), hidden_layer_sizes=(16,), max_iter=40),
+    "GenerativeAdversarialNetwork": dict(max_iter=10),
+}
+
+
 @parametrize_with_checks(
-    [cls() for cls in PUBLIC_ESTIMATORS],
-    expected_failed_checks=lambda est: SKLEARN_LISTED_FAILURES.get(type(est).__name__, {}),
+    [cls(**LONG_AT_DEFAULTS.get(cls.__name__, {})) for cls in PUBLIC_ESTIMATORS],
+    expected_failed_checks=_expected_failures,
 )
 def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.slow
+@parametrize_with_checks(
+    [cls() for cls in PUBLIC_ESTIMATORS if cls.__name__ in LONG_AT_DEFAULTS],
+    expected_failed_checks=_expected_failures,
+)
+def test_sklearn_compatible_estimator_at_defaults(estimator, check):
     check(estimator)

@@ -16,6 +16,9 @@ def test_examples_found():
     assert len(EXAMPLES) >= 7
 
 
+# Each example is a child process of several seconds; the documentation build
+# (``.ci/run``) runs the gallery's as well.
+@pytest.mark.slow
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
 def test_example_runs(script, tmp_path):
     env = {**os.environ, "MPLBACKEND": "Agg", "SKNETS_EXAMPLE_FAST": "1",
