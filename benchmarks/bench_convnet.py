@@ -61,10 +61,9 @@ import subprocess
 import sys
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
-
 from _mnist import load_mnist  # benchmarks/_mnist.py, beside this script
 
 EPOCHS = 5
@@ -332,7 +331,7 @@ def main():
         except ImportError:
             print("PyTorch is not installed: benchmarking sknets alone.")
     dataset = load_data(args.data)[-1]
-    print(f"# ConvNet benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+    print(f"# ConvNet benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"threads={args.threads}, data: {dataset}, {args.epochs} epochs, batch {BATCH}, "
           f"load average {os.getloadavg()[0]:.1f}")

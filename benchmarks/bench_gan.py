@@ -48,7 +48,7 @@ import statistics
 import sys
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -225,7 +225,7 @@ def main(argv=None):
         except ImportError:
             print("PyTorch not installed: sknets only.")
     X_tr, X_te, y_tr, clf = load()
-    print(f"# bench_gan.py {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+    print(f"# bench_gan.py {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
           f"{platform.python_version()}, {os.cpu_count()} CPUs, threads={args.threads}, "
           f"load average {os.getloadavg()[0]:.1f}, epochs={args.epochs}, seeds={args.seeds}")
     table = {}

@@ -45,15 +45,14 @@ import statistics
 import sys
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
+from _mnist import load_mnist  # benchmarks/_mnist.py, beside this script
 from sklearn.exceptions import ConvergenceWarning
 
 from sknets import ConvNetClassifier, MLPClassifierScratch
 from sknets.backend import gpu_available
-
-from _mnist import load_mnist  # benchmarks/_mnist.py, beside this script
 
 LR = 1e-3
 HIDDEN = (256, 128)
@@ -225,7 +224,7 @@ def main(argv=None):
         args.epochs, args.cpu_epochs = 2, 1
 
     Xtr, Xte, ytr, yte, image_shape, description = load_data(args.path, args.dry_run)
-    print(f"# sknets GPU benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    print(f"# sknets GPU benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"# data: {description}")
     print(f"# {_versions()}")
     if args.dry_run:

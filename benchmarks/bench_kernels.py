@@ -21,7 +21,7 @@ import platform
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -101,7 +101,7 @@ def main(argv=None):
                     tic = time.thread_time()
                     runs[path][name]()
                     times[path, name].append(time.thread_time() - tic)
-    print(f"# kernels, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+    print(f"# kernels, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{os.cpu_count()} cores, NumPy {np.__version__}, 1 BLAS thread, load average "
           f"{os.getloadavg()[0]:.1f}; ms of thread CPU time per call, best / median of "
           f"{args.repeats}")

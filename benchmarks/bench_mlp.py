@@ -45,16 +45,15 @@ import statistics
 import sys
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
+from _mnist import load_mnist  # benchmarks/_mnist.py, beside this script
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_info
 
 from sknets import MLPClassifierScratch
-
-from _mnist import load_mnist  # benchmarks/_mnist.py, beside this script
 
 HIDDEN = (256, 128)
 BATCH = 128
@@ -199,7 +198,7 @@ def main(argv=None):
     peers["GEMM lower bound"] = gemm_peer
 
     import sklearn
-    print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{n_cores} cores, Python {platform.python_version()}, NumPy {np.__version__}, "
           f"scikit-learn {sklearn.__version__}")
     print(f"BLAS: {blas_description()}; load average {os.getloadavg()[0]:.1f}")
@@ -212,7 +211,7 @@ def main(argv=None):
         warnings.simplefilter("ignore", ConvergenceWarning)
         for r in range(args.repeats):
             runs = {name: setup(Xtr, Xte, ytr, yte) for name, setup in peers.items()}
-            for e in range(args.epochs):  # the peers take turns, epoch by epoch
+            for _ in range(args.epochs):  # the peers take turns, epoch by epoch
                 for name, (epoch, _) in runs.items():
                     tic = time.perf_counter()
                     epoch()

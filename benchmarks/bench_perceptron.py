@@ -39,7 +39,7 @@ import platform
 import statistics
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import scipy.sparse as sp
@@ -161,7 +161,7 @@ def main(argv=None):
     if "sklearn" not in peers:
         peers.insert(0, "sklearn")
 
-    print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
           f"Python {platform.python_version()}, NumPy {np.__version__}, "
           f"scikit-learn {sklearn.__version__}, load average "
           f"{' '.join(f'{v:.1f}' for v in _loadavg())}")

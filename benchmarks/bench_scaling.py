@@ -49,10 +49,9 @@ import sys
 import time
 import tracemalloc
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
-
 from _mnist import load_mnist  # benchmarks/_mnist.py, beside this script
 
 LR = 1e-3
@@ -146,7 +145,7 @@ def make_peers(net, batch_size, n_classes, side, with_torch):
 def epoch_times(peers, X, y, threads, repeats, warm_up=True):
     """Median seconds per epoch of each peer: one warm-up epoch, then turns."""
     times = {name: [] for name in peers}
-    for name, (epoch, _) in peers.items():
+    for epoch, _ in peers.values():
         if warm_up:
             epoch(X, y, threads)
     for _ in range(repeats):
@@ -200,7 +199,7 @@ def run(args):
     nets = ["MLP", "ConvNet"] if args.net == "both" else [args.net]
     threads_default = min(2, os.cpu_count() or 1)
 
-    print(f"# Scaling benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+    print(f"# Scaling benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
           f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"NumPy {np.__version__}"
           + (f", PyTorch {torch.__version__}" if with_torch else "")
@@ -228,7 +227,7 @@ def run(args):
     predict = []   # (net, rows, peer, seconds, peak MiB, input MiB)
     for net in nets:
         peers = make_peers(net, 128, n_classes, side, with_torch)
-        for peer, (epoch, _) in peers.items():
+        for epoch, _ in peers.values():
             epoch(Xtr[:n_full], ytr[:n_full], threads_default)
         for r in rows:
             X = np.resize(Xte, (r, Xte.shape[1]))   # the test rows tiled to r rows

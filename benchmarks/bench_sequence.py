@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -70,8 +70,14 @@ def gru_layers(shrink=1):
 
 
 def resnet_layers(shrink=1):
-    from sknets.layers import (Activation, BatchNormalization, Conv1D, GlobalAvgPool1D, MaxPool1D,
-                               Residual)
+    from sknets.layers import (
+        Activation,
+        BatchNormalization,
+        Conv1D,
+        GlobalAvgPool1D,
+        MaxPool1D,
+        Residual,
+    )
 
     c = 32 // shrink
 
@@ -168,11 +174,21 @@ def torch_module(net):
     import torch
     from torch import nn
 
-    from sknets.layers import (GRU, Activation, BatchNormalization, Conv1D, Dense,
-                                GlobalAvgPool1D, GlobalMaxPool1D, MaxPool1D, Residual)
+    from sknets.layers import (
+        GRU,
+        Activation,
+        BatchNormalization,
+        Conv1D,
+        Dense,
+        GlobalAvgPool1D,
+        GlobalMaxPool1D,
+        MaxPool1D,
+        Residual,
+    )
     from sknets.layers.conv1d import conv1d_length
 
-    t = lambda a: torch.from_numpy(np.ascontiguousarray(a))
+    def t(a):
+        return torch.from_numpy(np.ascontiguousarray(a))
 
     class Conv(nn.Module):   # channels-last in and out, Keras' padding
         def __init__(self, layer, W, b):
@@ -406,7 +422,7 @@ def main():
     data = load_data(args.quick)
     mode = "accuracy targets" if args.targets else f"{args.epochs} epochs, float32, Adam"
     print(f"# Sequence benchmark (MNIST-1D, {len(data[0])} train / {len(data[1])} test), "
-          f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"threads={args.threads}, {mode}")
     if args.targets:

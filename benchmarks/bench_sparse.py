@@ -38,7 +38,7 @@ import statistics
 import time
 import tracemalloc
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import scipy.sparse as sp
@@ -169,7 +169,7 @@ def mib(n):
 
 
 def run(args):
-    print(f"**{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC**, {platform.machine()}, "
+    print(f"**{datetime.now(UTC):%Y-%m-%d %H:%M} UTC**, {platform.machine()}, "
           f"Python {platform.python_version()}, NumPy {np.__version__}; "
           f"{args.rows:,} rows, about {args.words} words a row, {args.classes} classes, "
           f"{args.epochs} epochs, hidden ({args.hidden},), median of {args.repeats} fits and "

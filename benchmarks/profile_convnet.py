@@ -44,10 +44,9 @@ import statistics
 import sys
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
-
 from _mnist import load_mnist  # benchmarks/_mnist.py, beside this script
 
 BATCH = 128
@@ -281,7 +280,7 @@ def profile(args, backend):
     net_name = (f"MLP {X.shape[1]}-256-128-10" if args.mlp
                 else "ConvNet C16-P-C32-P-D128-D10")
     print(f"# {net_name} profile, backend={backend!r}, "
-          f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
           f"{platform.node()}, {os.cpu_count()} cores, {args.threads} BLAS threads, "
           f"NumPy {np.__version__}, load average {os.getloadavg()[0]:.1f}, "
           f"sknets from {os.path.dirname(os.path.dirname(sys.modules['sknets'].__file__))}")

@@ -30,8 +30,16 @@ from sklearn.metrics import ConfusionMatrixDisplay
 
 from sknets import NeuralNetClassifier
 from sknets.datasets import make_mnist1d
-from sknets.layers import (GRU, Activation, BatchNormalization, Conv1D, GlobalAvgPool1D,
-                           GlobalMaxPool1D, MaxPool1D, Residual)
+from sknets.layers import (
+    GRU,
+    Activation,
+    BatchNormalization,
+    Conv1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    MaxPool1D,
+    Residual,
+)
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SKNETS_EXAMPLE_OUTPUT", "."))
 OUT.mkdir(parents=True, exist_ok=True)

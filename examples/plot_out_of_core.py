@@ -21,7 +21,8 @@ weights. ``ParallelPostFit`` then predicts held-out chunks blockwise.
 Run: ``python examples/plot_out_of_core.py [OUTPUT_DIR]`` (or set
 ``SKNETS_EXAMPLE_OUTPUT``); it saves ``out_of_core.png``. The chunks go to a
 temporary folder, removed at the end. ``SKNETS_EXAMPLE_FAST=1`` writes a
-smaller dataset (16 MB instead of 80 MB) and trains one epoch instead of two. Needs the ``[dask]`` extra.
+smaller dataset (16 MB instead of 80 MB) and trains one epoch instead of
+two. Needs the ``[dask]`` extra.
 """
 
 import os

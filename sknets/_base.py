@@ -24,8 +24,8 @@ from ._checks import check_finite_output, check_input_range
 from ._dispatch import _to_numpy_tree, dispatch_backend, float_dtype_name, host_copy
 from ._html_repr import NetworkDiagramMixin
 from ._interrupt import INTERRUPTED
-from ._sparse import input_rows
 from ._persistence import VersionedPickleMixin
+from ._sparse import input_rows
 from ._summary import SummaryMixin
 from ._warm_start import check_unchanged
 from .backend import get_backend, is_array, to_numpy

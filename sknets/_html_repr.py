@@ -48,7 +48,7 @@ class DocLinkMixin:
     _doc_link_template = DOC_LINK_TEMPLATE
 
     def _doc_link_url_param_generator(self):
-        import sknets   # at call time: this module is imported while sknets is
+        import sknets  # at call time: this module is imported while sknets is
 
         version = "latest" if "dev" in sknets.__version__ else sknets.__version__
         return {"version": version, "path": public_path(type(self)),

@@ -50,8 +50,8 @@ def _epoch(data, indices, indptr, Y, sample_weight, pos_w, neg_w, train_orders, 
     ``data[indptr[i]:indptr[i + 1]]``, at features ``indices[...]``; or, when
     ``indices`` and ``indptr`` are None (dense input), all features, ``data``
     being the rows of ``X`` one after the other (numba compiles that case
-    apart, without the tests on None). The loop body is ``_plain_sgd``'s for the perceptron (hinge loss
-    with threshold 0, constant learning rate) with ``WeightVector``'s
+    apart, without the tests on None). The loop body is ``_plain_sgd``'s
+    for the perceptron (hinge loss with threshold 0, constant learning rate) with ``WeightVector``'s
     ``dot``, ``scale``, ``add`` and ``l1penalty`` written in place."""
     n_problems, n_features = w.shape
     cast = np.empty(1, dtype=w.dtype)   # rounds to the floating type

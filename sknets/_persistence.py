@@ -26,7 +26,7 @@ UNVERSIONED = "unknown (a version before versioned pickles)"
 
 
 def _current_version():
-    import sknets   # at call time: this module is imported while sknets is
+    import sknets  # at call time: this module is imported while sknets is
 
     return sknets.__version__
 

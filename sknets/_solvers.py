@@ -19,8 +19,14 @@ from ._base import BaseNetwork
 from ._dispatch import dispatch_backend, to_namespace
 from ._memory import check_estimator_fit
 from .network import Sequential
-from .training import (STOCHASTIC_SOLVERS, FitState, LbfgsConfig, LbfgsTrainer,
-                       MiniBatchConfig, MiniBatchTrainer)
+from .training import (
+    STOCHASTIC_SOLVERS,
+    FitState,
+    LbfgsConfig,
+    LbfgsTrainer,
+    MiniBatchConfig,
+    MiniBatchTrainer,
+)
 
 __all__ = ["SolverMixin"]
 

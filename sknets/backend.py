@@ -26,8 +26,8 @@ scikit-learn's array-API dispatch, is :mod:`sknets._dispatch`.
 
 import warnings
 
-import numpy as np
 import array_api_compat
+import numpy as np
 
 from ._config import get_config
 from ._cupy_setup import _cupy_backend, _is_cupy_array, gpu_available

@@ -24,14 +24,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseNetwork
-from ._solvers import SolverMixin
 from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _SHARED_PARAMS_DOC
 from ._features import NetworkFeaturesMixin
 from ._set_output import FeatureNamesOutMixin
-from .layers import (Activation, AvgPool2D, BatchNormalization, Conv2D, Flatten, MaxPool2D,
-                     Reshape)
+from ._solvers import SolverMixin
+from .layers import Activation, AvgPool2D, BatchNormalization, Conv2D, Flatten, MaxPool2D, Reshape
 from .layers.conv import _pair
 from .mlp import _sizes_or_value, check_sizes, dense_layers
 
@@ -114,7 +113,7 @@ class ConvNetClassifier(NetworkClassifierMixin, FeatureNamesOutMixin, NetworkFea
         skipped where that leaves a 1x1 window, so tiny inputs (even one
         feature) still build a network.
 
-%(params)s
+    %(params)s
 
     Attributes
     ----------

@@ -23,12 +23,18 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (_get_feature_names, check_array, check_is_fitted,
-                                      column_or_1d)
+from sklearn.utils.validation import _get_feature_names, check_array, check_is_fitted, column_or_1d
 
 from ._base import BaseNetwork
-from ._dispatch import (_to_numpy_tree, dispatch_backend, float_dtype_name, host_copy,
-                        take_rows, to_namespace, validation_dtypes)
+from ._dispatch import (
+    _to_numpy_tree,
+    dispatch_backend,
+    float_dtype_name,
+    host_copy,
+    take_rows,
+    to_namespace,
+    validation_dtypes,
+)
 from ._gan_io import GANInputs, output_shape
 from ._gan_trainer import GANConfig, GANFitState, GANTrainer
 from ._html_repr import GANDiagramMixin

@@ -24,13 +24,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseNetwork
-from ._solvers import SolverMixin
 from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _fill_doc
 from ._features import NetworkFeaturesMixin
-from ._set_output import FeatureNamesOutMixin
 from ._regressor import NetworkRegressorMixin
+from ._set_output import FeatureNamesOutMixin
+from ._solvers import SolverMixin
 from .layers import Activation, BatchNormalization, Dense, Dropout
 
 
@@ -157,14 +157,14 @@ class MLPClassifierScratch(NetworkClassifierMixin, BaseMLP):
 
     Parameters
     ----------
-%(params)s
+    %(params)s
 
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
         Class labels.
 
-%(attrs)s
+    %(attrs)s
 
     See Also
     --------
@@ -231,11 +231,11 @@ class MLPRegressorScratch(NetworkRegressorMixin, BaseMLP):
         Loss to minimise. With several outputs the squared error is summed
         over outputs (see :mod:`sknets.losses`).
 
-%(params)s
+    %(params)s
 
     Attributes
     ----------
-%(attrs)s
+    %(attrs)s
 
     See Also
     --------

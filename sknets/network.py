@@ -1,7 +1,7 @@
 """A sequential network: layers applied in order, gradients in reverse."""
 
-from ._sparse import densify, is_sparse
 from ._persistence import portable, restored
+from ._sparse import densify, is_sparse
 from .backend import get_backend
 
 

@@ -28,7 +28,6 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseNetwork
-from ._solvers import SolverMixin
 from ._classifier import NetworkClassifierMixin
 from ._dispatch import validation_dtypes
 from ._docs import _SHARED_ATTRS_DOC, _TRAINING_PARAMS_DOC
@@ -36,6 +35,7 @@ from ._features import NetworkFeaturesMixin
 from ._layer_lists import LayerListsMixin
 from ._regressor import NetworkRegressorMixin
 from ._set_output import FeatureNamesOutMixin
+from ._solvers import SolverMixin
 from ._warm_start import layer_architecture
 from .layers import Activation, Dense, Reshape
 
@@ -153,7 +153,8 @@ class BaseNeuralNet(LayerListsMixin, FeatureNamesOutMixin, NetworkFeaturesMixin,
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
 
-_ATTRS_DOC = _SHARED_ATTRS_DOC.replace("""    n_features_in_ : int""", """    input_shape_ : tuple of int
+_ATTRS_DOC = _SHARED_ATTRS_DOC.replace("""    n_features_in_ : int""",
+                                       """    input_shape_ : tuple of int
         One sample's shape as fitted: ``(n_features,)`` for flat rows, the
         samples' shape for higher-dimensional input.
 
@@ -179,14 +180,14 @@ class NeuralNetClassifier(NetworkClassifierMixin, BaseNeuralNet):
 
     Parameters
     ----------
-%(params)s
+    %(params)s
 
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
         Class labels.
 
-%(attrs)s
+    %(attrs)s
 
     See Also
     --------
@@ -256,11 +257,11 @@ class NeuralNetRegressor(NetworkRegressorMixin, BaseNeuralNet):
     loss : {"squared_error", "poisson"}, default="squared_error"
         Loss to minimise (see :class:`~sknets.MLPRegressorScratch`).
 
-%(params)s
+    %(params)s
 
     Attributes
     ----------
-%(attrs)s
+    %(attrs)s
 
     See Also
     --------

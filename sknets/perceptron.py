@@ -56,8 +56,13 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classi
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseNetwork
-from ._dispatch import accepts_cupy, dispatch_backend, returns_input_namespace, to_namespace, \
-    validation_dtypes
+from ._dispatch import (
+    accepts_cupy,
+    dispatch_backend,
+    returns_input_namespace,
+    to_namespace,
+    validation_dtypes,
+)
 from ._perceptron_sgd import initial_network, train_perceptron
 from .backend import to_numpy
 from .layers import Dense
@@ -432,7 +437,7 @@ class PerceptronClassifier(ClassifierMixin, BaseNetwork):
             warnings.warn(
                 "Maximum number of iteration reached before convergence. Consider "
                 "increasing max_iter to improve the fit.",
-                ConvergenceWarning,
+                ConvergenceWarning, stacklevel=2,
             )
         return self
 

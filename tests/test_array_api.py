@@ -17,8 +17,7 @@ import sklearn
 from sklearn.base import BaseEstimator, is_regressor
 from sklearn.datasets import load_diabetes, load_digits
 from sklearn.utils._array_api import get_namespace_and_device, move_estimator_to
-from sklearn.utils.estimator_checks import (_yield_array_api_checks,
-                                            check_array_api_input)
+from sklearn.utils.estimator_checks import _yield_array_api_checks, check_array_api_input
 
 import sknets
 from sknets import MLPClassifierScratch, MLPRegressorScratch
@@ -343,8 +342,14 @@ def test_no_host_round_trip_inside_an_epoch(cls, monkeypatch):
 def _bn_dropout_gap_step(backend, X, Y):
     """Build a small Conv-BN-ReLU-Dropout-GlobalAvgPool-Dense-BN network on
     ``backend``, train it one Adam step and predict."""
-    from sknets.layers import (Activation, BatchNormalization, Conv2D, Dense, Dropout,
-                               GlobalAvgPool2D)
+    from sknets.layers import (
+        Activation,
+        BatchNormalization,
+        Conv2D,
+        Dense,
+        Dropout,
+        GlobalAvgPool2D,
+    )
     from sknets.losses import SoftmaxCrossEntropy
     from sknets.network import Sequential
     from sknets.optimizers import Adam
@@ -385,8 +390,15 @@ def test_sequence_network_trains_identically_on_strict_and_numpy():
     residual block, pooling and a bidirectional GRU: a fit on array_api_strict
     gives NumPy's values (float64), and predicts in the input's namespace."""
     from sknets import NeuralNetClassifier
-    from sknets.layers import (GRU, Activation, BatchNormalization, Bidirectional, Conv1D,
-                               MaxPool1D, Residual)
+    from sknets.layers import (
+        GRU,
+        Activation,
+        BatchNormalization,
+        Bidirectional,
+        Conv1D,
+        MaxPool1D,
+        Residual,
+    )
 
     X, y = _digits(120)
     X = X.reshape(-1, 8, 8)

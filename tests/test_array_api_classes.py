@@ -8,7 +8,12 @@ import sklearn
 from sklearn.datasets import load_digits
 from sklearn.utils._array_api import get_namespace_and_device
 
-from sknets import ConvNetClassifier, MLPClassifierScratch, NeuralNetClassifier, PerceptronClassifier
+from sknets import (
+    ConvNetClassifier,
+    MLPClassifierScratch,
+    NeuralNetClassifier,
+    PerceptronClassifier,
+)
 from sknets.backend import to_numpy
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -6,8 +6,17 @@ import pytest
 
 from sknets.backend import get_backend, namespace_backend
 from sknets.gradcheck import check_layer_gradients, numerical_gradient
-from sknets.layers import (Activation, AvgPool2D, Conv2D, Dense, Dropout, Flatten,
-                           GlobalAvgPool2D, MaxPool2D, Reshape)
+from sknets.layers import (
+    Activation,
+    AvgPool2D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool2D,
+    MaxPool2D,
+    Reshape,
+)
 from sknets.losses import SoftmaxCrossEntropy
 from sknets.network import Sequential
 
@@ -231,7 +240,7 @@ def test_work_arrays_are_kept_across_training_batches_and_only_then():
     ref.params = {k: v.copy() for k, v in conv.params.items()}
     pool = _build(MaxPool2D(2), (6, 5, 4))
     seen = []
-    for step in range(3):
+    for _ in range(3):
         X = rng.standard_normal((2, 6, 5, 3))
         G = rng.standard_normal((2, 6, 5, 4))
         Y = conv.forward(X, training=True)

@@ -17,6 +17,7 @@ from sklearn.preprocessing import MinMaxScaler
 from sknets import ConvNetClassifier, MLPClassifierScratch
 from sknets.layers import AvgPool2D, Conv2D, MaxPool2D
 
+
 @pytest.fixture(scope="module")
 def digits():
     X, y = load_digits(return_X_y=True)

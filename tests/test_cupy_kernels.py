@@ -25,7 +25,8 @@ def _kernel_source(name, in_params, out_params, operation):
     ins = [p.split()[1] for p in in_params.split(",")]
     outs = [p.split()[1] for p in out_params.split(",")]
     args = ", ".join([f"const T* {n}_" for n in ins] + [f"T* {n}_" for n in outs])
-    loads = " ".join([f"const T {n} = {n}_[i];" for n in ins] + [f"T& {n} = {n}_[i];" for n in outs])
+    loads = " ".join([f"const T {n} = {n}_[i];" for n in ins]
+                     + [f"T& {n} = {n}_[i];" for n in outs])
     sig = ", ".join(["const {0}*"] * len(ins) + ["{0}*"] * len(outs) + ["int"])
     return textwrap.dedent(f"""
         template <typename T>

@@ -20,8 +20,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
-from sknets import (ConvNetClassifier, MLPClassifierScratch, MLPRegressorScratch,
-                    NeuralNetClassifier, NeuralNetRegressor, PerceptronClassifier)
+from sknets import (
+    ConvNetClassifier,
+    MLPClassifierScratch,
+    MLPRegressorScratch,
+    NeuralNetClassifier,
+    NeuralNetRegressor,
+    PerceptronClassifier,
+)
 from sknets.layers import Activation, BatchNormalization, Dense, Dropout
 from sknets.optimizers import OPTIMIZERS
 

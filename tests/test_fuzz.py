@@ -23,14 +23,25 @@ from numbers import Integral
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.base import is_regressor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sklearn.utils._param_validation import (Interval, InvalidParameterError, Options,
-                                             StrOptions, generate_invalid_param_val)
+from sklearn.base import is_regressor
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+    generate_invalid_param_val,
+)
 
-from sknets import (ConvNetClassifier, MLPClassifierScratch, MLPRegressorScratch,
-                    NeuralNetClassifier, NeuralNetRegressor, PerceptronClassifier)
+from sknets import (
+    ConvNetClassifier,
+    MLPClassifierScratch,
+    MLPRegressorScratch,
+    NeuralNetClassifier,
+    NeuralNetRegressor,
+    PerceptronClassifier,
+)
 from sknets.layers import Activation, Dense
 
 #: examples per estimator: the whole module runs in well under a minute.

@@ -18,8 +18,17 @@ from sklearn.datasets import load_digits
 
 import sknets
 from sknets.backend import gpu_available
-from sknets.layers import (Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
-                           GlobalAvgPool2D, MaxPool2D, Reshape)
+from sknets.layers import (
+    Activation,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool2D,
+    MaxPool2D,
+    Reshape,
+)
 from sknets.network import Sequential
 
 pytestmark = [

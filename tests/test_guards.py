@@ -20,18 +20,24 @@ import array_api_strict as xps
 import numpy as np
 import pytest
 import sklearn
+from fake_cupy_run import run_with_fake_cupy
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Perceptron
 from sklearn.preprocessing import StandardScaler
 
 import sknets._checks
-from sknets import (ConvNetClassifier, DivergenceError, MLPClassifierScratch,
-                    MLPRegressorScratch, NeuralNetClassifier, NeuralNetRegressor,
-                    PerceptronClassifier)
+from sknets import (
+    ConvNetClassifier,
+    DivergenceError,
+    MLPClassifierScratch,
+    MLPRegressorScratch,
+    NeuralNetClassifier,
+    NeuralNetRegressor,
+    PerceptronClassifier,
+)
 from sknets.layers import Activation, Dense
 
-from fake_cupy_run import run_with_fake_cupy
 
 def _maker(cls, *args, **defaults):
     return lambda **kw: cls(*args, **{**defaults, **kw})

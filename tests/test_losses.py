@@ -6,9 +6,16 @@ from sklearn.neural_network._base import LOSS_FUNCTIONS
 
 from sknets.backend import get_backend
 from sknets.gradcheck import check_loss_gradients
-from sknets.losses import (DiscriminatorLoss, GeneratorLoss, PoissonDeviance,
-                           SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError, log_softmax,
-                           softmax)
+from sknets.losses import (
+    DiscriminatorLoss,
+    GeneratorLoss,
+    PoissonDeviance,
+    SigmoidCrossEntropy,
+    SoftmaxCrossEntropy,
+    SquaredError,
+    log_softmax,
+    softmax,
+)
 
 xp = get_backend("numpy").xp
 rng = np.random.RandomState(0)

@@ -12,11 +12,28 @@ import pytest
 
 import sknets
 from sknets._checks import check_input_range
-from sknets._memory import (GIB, available_memory, check_estimator_fit, check_fit_memory,
-                            check_weights_memory, estimate_fit_memory)
+from sknets._memory import (
+    GIB,
+    available_memory,
+    check_estimator_fit,
+    check_fit_memory,
+    check_weights_memory,
+    estimate_fit_memory,
+)
 from sknets.backend import get_backend
-from sknets.layers import (Activation, AvgPool2D, BatchNormalization, Conv2D, Dense, Dropout,
-                           Flatten, GlobalAvgPool2D, Layer, MaxPool2D, Reshape)
+from sknets.layers import (
+    Activation,
+    AvgPool2D,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool2D,
+    Layer,
+    MaxPool2D,
+    Reshape,
+)
 from sknets.layers._plan import shapes_of
 from sknets.network import Sequential, format_summary
 
@@ -96,7 +113,8 @@ def test_summary_of_a_billion_weights_allocates_nothing():
     assert total == expected > 10 ** 9
     assert [r[1] for r in rows] == [(32_000,), (32_000,), (32_000,), (32_000,), (10,)]
     assert peak < 2 ** 20, peak
-    assert f"Weights memory: {expected * 8 / GIB:,.1f} GiB (float64)" in format_summary(rows, (784,), np.float64)
+    text = format_summary(rows, (784,), np.float64)
+    assert f"Weights memory: {expected * 8 / GIB:,.1f} GiB (float64)" in text
     assert not any(hasattr(layer, "params") for layer in net.layers)
 
 

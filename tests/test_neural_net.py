@@ -17,8 +17,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from sknets import (MLPClassifierScratch, MLPRegressorScratch, NeuralNetClassifier,
-                    NeuralNetRegressor)
+from sknets import (
+    MLPClassifierScratch,
+    MLPRegressorScratch,
+    NeuralNetClassifier,
+    NeuralNetRegressor,
+)
 from sknets.layers import Activation, Dense, Dropout
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

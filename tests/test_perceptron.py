@@ -16,11 +16,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sknets import DivergenceError, MLPClassifierScratch, PerceptronClassifier
+from sknets._sgd_draws import sgd_shuffle_permutation
 from sknets.backend import get_backend
 from sknets.datasets import make_logic_gate
 from sknets.gradcheck import check_loss_gradients
 from sknets.losses import PerceptronCriterion
-from sknets._sgd_draws import sgd_shuffle_permutation
 
 # ----------------------------------------------------------------- data
 _BC_X, _BC_Y = load_breast_cancer(return_X_y=True)

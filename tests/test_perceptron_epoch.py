@@ -19,8 +19,13 @@ import scipy.sparse as sp
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris
 from sklearn.linear_model import Perceptron
 
-from sknets._perceptron_epoch import (SGDRule, WeightState, encode_problems, numba_available,
-                                      run_epoch)
+from sknets._perceptron_epoch import (
+    SGDRule,
+    WeightState,
+    encode_problems,
+    numba_available,
+    run_epoch,
+)
 from sknets._perceptron_ovr import StoppingRule, fit_one_vs_rest
 from sknets._sgd_draws import sgd_shuffle_permutation, validation_split_and_seeds
 from sknets.exceptions import DivergenceError

@@ -13,9 +13,22 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from sknets import NeuralNetClassifier, NeuralNetRegressor
-from sknets.layers import (GRU, LSTM, Activation, BatchNormalization, Bidirectional, Conv1D, Dense,
-                           Embedding, Flatten, GlobalMaxPool1D, MaxPool1D, Reshape, Residual,
-                           SimpleRNN)
+from sknets.layers import (
+    GRU,
+    LSTM,
+    Activation,
+    BatchNormalization,
+    Bidirectional,
+    Conv1D,
+    Dense,
+    Embedding,
+    Flatten,
+    GlobalMaxPool1D,
+    MaxPool1D,
+    Reshape,
+    Residual,
+    SimpleRNN,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -125,7 +138,9 @@ def test_embedding_reads_token_ids():
     """Token-id sequences: the class is whether token 3 occurs before token 7."""
     rng = np.random.RandomState(0)
     X = rng.randint(10, size=(600, 10))
-    first = lambda row, token: (list(row).index(token) if token in row else 99)
+    def first(row, token):
+        return list(row).index(token) if token in row else 99
+
     y = np.array([first(r, 3) < first(r, 7) for r in X], dtype=int)
     clf = NeuralNetClassifier([Embedding(10, 8), GRU(16)], max_iter=40,
                               learning_rate_init=0.01, random_state=0).fit(X[:450], y[:450])
@@ -151,8 +166,15 @@ def test_summary_before_fit_counts_the_layers_inside_containers():
     import numpy as np
 
     from sknets import NeuralNetClassifier
-    from sknets.layers import (GRU, Activation, BatchNormalization, Bidirectional, Conv1D,
-                               GlobalAvgPool1D, Residual)
+    from sknets.layers import (
+        GRU,
+        Activation,
+        BatchNormalization,
+        Bidirectional,
+        Conv1D,
+        GlobalAvgPool1D,
+        Residual,
+    )
 
     net = NeuralNetClassifier(
         [Conv1D(4, 3, padding="same"),

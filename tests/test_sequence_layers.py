@@ -10,9 +10,24 @@ import pytest
 
 from sknets.backend import get_backend, namespace_backend
 from sknets.gradcheck import check_layer_gradients, numerical_gradient
-from sknets.layers import (GRU, LSTM, Activation, AvgPool1D, BatchNormalization, Bidirectional,
-                           Conv1D, Conv2D, Dense, Dropout, Embedding, GlobalAvgPool1D,
-                           GlobalMaxPool1D, MaxPool1D, Residual, SimpleRNN)
+from sknets.layers import (
+    GRU,
+    LSTM,
+    Activation,
+    AvgPool1D,
+    BatchNormalization,
+    Bidirectional,
+    Conv1D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Embedding,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    MaxPool1D,
+    Residual,
+    SimpleRNN,
+)
 
 NUMPY = get_backend("numpy")
 

@@ -10,8 +10,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from sknets import (ConvNetClassifier, MLPClassifierScratch, MLPRegressorScratch,
-                    NeuralNetClassifier, NeuralNetRegressor, PerceptronClassifier)
+from sknets import (
+    ConvNetClassifier,
+    MLPClassifierScratch,
+    MLPRegressorScratch,
+    NeuralNetClassifier,
+    NeuralNetRegressor,
+    PerceptronClassifier,
+)
 from sknets.layers import Activation, Dense, Dropout
 
 pd = pytest.importorskip("pandas")

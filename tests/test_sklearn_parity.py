@@ -24,8 +24,13 @@ import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.datasets import (load_digits, load_iris, make_classification,
-                              make_multilabel_classification, make_regression)
+from sklearn.datasets import (
+    load_digits,
+    load_iris,
+    make_classification,
+    make_multilabel_classification,
+    make_regression,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Perceptron, PoissonRegressor
 from sklearn.metrics import roc_auc_score

@@ -9,8 +9,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import sknets
-from sknets import (ConvNetClassifier, MLPClassifierScratch, MLPRegressorScratch,
-                    NeuralNetClassifier, NeuralNetRegressor, PerceptronClassifier)
+from sknets import (
+    ConvNetClassifier,
+    MLPClassifierScratch,
+    MLPRegressorScratch,
+    NeuralNetClassifier,
+    NeuralNetRegressor,
+    PerceptronClassifier,
+)
 from sknets import layers as L
 
 sio = pytest.importorskip("skops.io")

@@ -15,6 +15,7 @@ import array_api_strict
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from fake_cupy_run import run_with_fake_cupy
 
 import sknets.network
 from sknets._sparse import densify, is_sparse, sparse_batch
@@ -22,8 +23,6 @@ from sknets.backend import get_backend, namespace_backend
 from sknets.layers import Activation, BatchNormalization, Conv2D, Dense, MaxPool2D, Reshape
 from sknets.losses import SoftmaxCrossEntropy
 from sknets.network import Sequential
-
-from fake_cupy_run import run_with_fake_cupy
 
 NUMPY = get_backend("numpy")
 

@@ -19,8 +19,13 @@ import scipy.sparse as sp
 from sklearn.datasets import load_digits
 
 import sknets
-from sknets import (ConvNetClassifier, MLPClassifierScratch, MLPRegressorScratch,
-                    NeuralNetClassifier, PerceptronClassifier)
+from sknets import (
+    ConvNetClassifier,
+    MLPClassifierScratch,
+    MLPRegressorScratch,
+    NeuralNetClassifier,
+    PerceptronClassifier,
+)
 from sknets._memory import GIB
 from sknets.layers import Activation, Dense
 

@@ -9,9 +9,16 @@ from sknets.exceptions import DivergenceError
 from sknets.layers import Activation, BatchNormalization, Dense, Dropout
 from sknets.losses import PerceptronCriterion, SoftmaxCrossEntropy, SquaredError
 from sknets.network import Sequential
-from sknets.training import (FitState, LbfgsConfig, LbfgsTrainer, MiniBatchConfig,
-                             MiniBatchTrainer, PerceptronConfig, PerceptronTrainer,
-                             make_optimizer)
+from sknets.training import (
+    FitState,
+    LbfgsConfig,
+    LbfgsTrainer,
+    MiniBatchConfig,
+    MiniBatchTrainer,
+    PerceptronConfig,
+    PerceptronTrainer,
+    make_optimizer,
+)
 from sknets.training._common import EpochLog, batch_loss_and_grads
 
 NUMPY = get_backend("numpy")

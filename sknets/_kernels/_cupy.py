@@ -16,8 +16,13 @@ already one launch per step and changes what is not:
 """
 
 from .._cupy_kernels import KERNELS, fused_step
-from ._numpy import (scratch_pairs, ufunc_adagrad_step, ufunc_adam_step, ufunc_rmsprop_step,
-                     ufunc_sgd_step)
+from ._numpy import (
+    scratch_pairs,
+    ufunc_adagrad_step,
+    ufunc_adam_step,
+    ufunc_rmsprop_step,
+    ufunc_sgd_step,
+)
 from ._reference import ArrayAPIKernels
 
 

@@ -37,8 +37,8 @@ import warnings
 
 import numpy as np
 
-from ._numpy import NumpyKernels
 from . import _numba_loops
+from ._numpy import NumpyKernels
 
 #: how the loops are compiled and run: "serial" (the default), or parallel
 #: loops on numba's default threading layer ("parallel"), on OpenMP with

@@ -13,9 +13,9 @@ compiler can prove non-negative needs no wraparound test, so the loop
 vectorizes; computed flat indices were 3x slower); ``C``, ``KH`` and ``KW``
 are the channel count and window size when :mod:`._numba` compiled a loop
 for them (constant trip counts, unrolled), 0 in a generic build; 2x2 max
-pooling, the common case, keeps a window's four values in registers. ``prange`` marks the loop over samples (or elements)
-that a parallel build may split between threads (a serial build runs it as
-``range``).
+pooling, the common case, keeps a window's four values in registers.
+``prange`` marks the loop over samples (or elements) that a parallel build
+may split between threads (a serial build runs it as ``range``).
 """
 
 import numpy as np

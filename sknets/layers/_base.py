@@ -60,10 +60,10 @@ full-batch solvers use at the end of training.
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._memory import check_weights_memory
-from .._html_repr import LayerDiagramMixin
-from .._persistence import portable, restored
 from .._docstrings import inherit_docstrings
+from .._html_repr import LayerDiagramMixin
+from .._memory import check_weights_memory
+from .._persistence import portable, restored
 from ..backend import get_backend, to_numpy
 from ._plan import LayerPlan, ShapeOnlyRandomState, shapes_of
 

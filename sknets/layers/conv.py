@@ -36,7 +36,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ..initializers import INITIALIZERS
 from ._base import Layer
 
-
 #: The largest kernel, stride, pool or padding side accepted, in pixels:
 #: beyond any plausible image, so that such a value (e.g. ``kernel_size=10**9``)
 #: is refused at once, naming the parameter, instead of failing to allocate.

@@ -19,8 +19,13 @@ dropped.
 """
 
 from .lbfgs import LbfgsConfig, LbfgsTrainer
-from .minibatch import (STOCHASTIC_SOLVERS, MiniBatchConfig, MiniBatchTrainer,
-                        forward_in_batches, make_optimizer)
+from .minibatch import (
+                        STOCHASTIC_SOLVERS,
+                        MiniBatchConfig,
+                        MiniBatchTrainer,
+                        forward_in_batches,
+                        make_optimizer,
+)
 from .perceptron import PerceptronConfig, PerceptronTrainer
 from .state import FitState
 

@@ -181,7 +181,7 @@ class MiniBatchTrainer:
         else:
             if config.batch_size > n:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
-                              "It is going to be clipped")
+                              "It is going to be clipped", stacklevel=2)
             batch_size = int(np.clip(config.batch_size, 1, n))
         self.data = _Data(backend, dtype, X, Y, sw, batch_size)
 
@@ -329,9 +329,9 @@ class MiniBatchTrainer:
         if incremental:
             return "partial_fit runs one epoch."
         if state.n_iter == config.max_iter:
-            warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
-                          "optimization hasn't converged yet." % config.max_iter,
-                          ConvergenceWarning)
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({config.max_iter}) "
+                          "reached and the optimization hasn't converged yet.",
+                          ConvergenceWarning, stacklevel=2)
             return f"max_iter={config.max_iter} epochs reached."
         return None
 

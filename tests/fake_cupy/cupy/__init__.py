@@ -14,7 +14,11 @@ real GPU).
 It checks the CuPy-only branches of sknets; it is no substitute for running
 ``tests/test_gpu.py`` on a GPU.
 """
-import builtins, functools, sys, types
+import builtins
+import functools
+import sys
+import types
+
 import numpy as _np
 
 LOG = []

@@ -1,5 +1,8 @@
 import types
+
 from cupy import _Device as Device
+
+
 class _RT:
     @staticmethod
     def getDeviceCount(): return 1

@@ -6,10 +6,9 @@ returns a device array, ``get()`` copies to the host (a SciPy matrix), and
 pickling raises ``TypeError``. Building one from a SciPy matrix is an
 ``upload`` in ``cupy.LOG``, as copying it to the GPU would be.
 """
+import cupy
 import numpy as _np
 import scipy.sparse as _sp
-
-import cupy
 
 
 def _wrap(m):
