@@ -82,6 +82,9 @@ numpydoc_validation_exclude = {
     # module constants: autodata shows their ``#:`` comment; numpydoc would
     # validate the docstring of their type (tuple, dict, bool)
     r"\.(ACTIVATIONS|FRUIT_NAMES|LOGIC_GATES|HAS_SKLEARN_CALLBACKS|STOCHASTIC_SOLVERS)$",
+    # class attributes documented the same way (a loss's output activation,
+    # a pooling layer's fusable activations)
+    r"\.(out_activation|fuses_activation)$",
 }
 
 
@@ -142,10 +145,21 @@ def _cited_references(app, what, name, obj, options, lines):
     missing = [key for key in cited if key not in defined and key in refs]
     if not missing:
         return
-    if not any(line.strip() == "References" for line in lines):
-        lines += ["", "References", "----------"]
-    for key in missing:
-        lines += refs[key]
+    entries = [entry for key in missing for entry in refs[key]]
+    if any(line.strip() == "References" for line in lines):
+        at = next(i for i, line in enumerate(lines) if line.strip() == "References") + 2
+        while at < len(lines) and lines[at].strip() != "" and not lines[at].startswith(".."):
+            at += 1
+        lines[at:at] = entries
+        return
+    # numpydoc's order: References before Examples
+    section = ["References", "----------", *entries, ""]
+    at = next((i for i, line in enumerate(lines) if line.strip() == "Examples"
+               and i + 1 < len(lines) and set(lines[i + 1].strip()) == {"-"}), None)
+    if at is None:
+        lines += ["", *section]
+    else:
+        lines[at:at] = section
 
 
 def _summary_without_citations():
@@ -191,7 +205,10 @@ sphinx_gallery_conf = {
 # -- MyST (the changelog and the benchmarks' results are Markdown files) ------
 myst_heading_anchors = 3
 # RESULTS.md is written for GitHub, where a heading may skip a level.
-suppress_warnings = ["myst.header"]
+# benchmarks/README.md, included in the benchmarks page, links RESULTS.md as a
+# file beside it (for GitHub); the page includes RESULTS.md itself, and
+# tests/test_docs.py checks that the built pages' links resolve.
+suppress_warnings = ["myst.header", "myst.xref_missing"]
 
 # -- HTML ---------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"

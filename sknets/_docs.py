@@ -194,6 +194,8 @@ _SHARED_ATTRS_DOC = """
 
 
 def _fill_doc(cls):
-    cls.__doc__ = cls.__doc__.replace("%(params)s", _SHARED_PARAMS_DOC.strip("\n")).replace(
-        "%(attrs)s", _SHARED_ATTRS_DOC.strip("\n"))
+    # the placeholders stand indented in the template: the shared text's first
+    # line comes without its own indentation
+    cls.__doc__ = cls.__doc__.replace("%(params)s", _SHARED_PARAMS_DOC.strip()).replace(
+        "%(attrs)s", _SHARED_ATTRS_DOC.strip())
     return cls

@@ -409,7 +409,7 @@ class ConvNetClassifier(NetworkClassifierMixin, FeatureNamesOutMixin, NetworkFea
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
 
-_PARAMS_DOC = _SHARED_PARAMS_DOC.strip("\n").replace(
+_PARAMS_DOC = _SHARED_PARAMS_DOC.strip().replace(
     "hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)\n"
     "        The ith element is the number of units in the ith hidden layer.",
     "hidden_layer_sizes : array-like of shape (n_hidden,), default=(128,)\n"

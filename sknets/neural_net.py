@@ -163,8 +163,8 @@ _ATTRS_DOC = _SHARED_ATTRS_DOC.replace("""    n_features_in_ : int""",
 
 def _fill(cls):
     cls.__doc__ = (cls.__doc__.replace("%(params)s", (_LAYERS_DOC + _TRAINING_PARAMS_DOC)
-                                       .strip("\n"))
-                   .replace("%(attrs)s", _ATTRS_DOC.strip("\n")))
+                                       .strip())
+                   .replace("%(attrs)s", _ATTRS_DOC.strip()))
     return cls
 
 

@@ -54,7 +54,7 @@ def _expected_failures(est):
 #: that train less (what the checks verify does not depend on the training
 #: length).
 LONG_AT_DEFAULTS = {
-    "ConvNetClassifier": dict(conv_filters=(4,), hidden_layer_sizes=(16,), max_iter=40),
+    "ConvNetClassifier": dict(conv_filters=(8,), hidden_layer_sizes=(32,), max_iter=60),
     "GenerativeAdversarialNetwork": dict(max_iter=10),
 }
 

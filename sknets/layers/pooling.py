@@ -80,7 +80,7 @@ class MaxPool2D(_Pool2D):
     ``(n_samples, (height - ph) // sh + 1, (width - pw) // sw + 1, channels)``.
     """
 
-    #: activations the forward pass can apply itself (see :meth:`forward`)
+    #: Activations the forward pass can apply itself (see :meth:`forward`).
     fuses_activation = ("relu",)
 
     def forward(self, X, training=False, activation=None):
