@@ -24,6 +24,12 @@ PUBLIC_ESTIMATORS = [
     if inspect.isclass(obj := getattr(sknets, name)) and issubclass(obj, BaseEstimator)
 ]
 
+# scikit-learn's checks fit on small problems with few iterations: an
+# estimator that stops at max_iter says so with a ConvergenceWarning, as
+# scikit-learn's MLP does, which is expected here (scikit-learn's own test
+# suite filters it the same way).
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 #: scikit-learn's own expected failures for the same algorithm, and nothing else.
 SKLEARN_LISTED_FAILURES = {
     # sklearn.linear_model.Perceptron: per-sample updates in a shuffled order
