@@ -12,7 +12,7 @@ from _snippets import PYTHON_LANGS, parse
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 SETUP = ["pip install . && python -m sknets",
-         'pip install ".[test]" && python -m pytest -q -n auto']
+         'pip install ".[test]" && python -m pytest -q -n auto -m "not slow"']
 
 
 def _shell_lines():
