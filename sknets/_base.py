@@ -15,6 +15,7 @@ import warnings
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Options, StrOptions
@@ -34,6 +35,10 @@ from .layers import Dense
 
 #: rows per forward pass at predict time: memory stays bounded for any n_samples.
 PREDICT_BATCH_ROWS = 2048
+#: Sparse input to a first layer that takes it: a prediction batch holds as
+#: many rows as keep the widest activation within this many bytes (the rows
+#: stay sparse, so slicing them into small batches is pure overhead).
+SPARSE_PREDICT_BATCH_BYTES = 64 * 2**20
 
 
 class BaseNetwork(VersionedPickleMixin, NetworkDiagramMixin, SummaryMixin, CallbackSupportMixin,
@@ -301,13 +306,24 @@ class BaseNetwork(VersionedPickleMixin, NetworkDiagramMixin, SummaryMixin, Callb
         xp = backend.xp
         fn = self._loss.output if fn is None else fn
         outs = []
-        for s in gen_batches(X.shape[0], self._predict_batch_rows):
+        for s in gen_batches(X.shape[0], self._predict_rows(net, X, dtype)):
             # a sparse X stays sparse for a first Dense layer (densified by
             # the batch before any other)
             z = net.forward(input_rows(X, s, backend, dtype))
             outs.append(backend.to_numpy(fn(xp, z)))
             check_finite_output(outs[-1], X, dtype)
         return np.concatenate(outs, axis=0) if len(outs) > 1 else outs[0]
+
+    def _predict_rows(self, net, X, dtype):
+        """Rows per prediction batch: ``_predict_batch_rows``; for sparse
+        ``X`` into a layer that takes it, as many as keep the widest layer
+        output within ``SPARSE_PREDICT_BATCH_BYTES``."""
+        rows = self._predict_batch_rows
+        if sp.issparse(X) and net.layers and net.layers[0].accepts_sparse:
+            widest = max((int(np.prod(layer.output_shape_)) for layer in net.layers
+                          if getattr(layer, "output_shape_", None)), default=1)
+            rows = max(rows, SPARSE_PREDICT_BATCH_BYTES // (max(widest, 1) * dtype.itemsize))
+        return rows
 
     # --------------------------------------------------------------- pickling
     def __getstate__(self):

@@ -63,7 +63,10 @@ def sparse_batch(X, backend, dtype, rows=None):
         ``len(rows)`` rows; on any other backend a dense array of that
         namespace (one batch, never the whole input).
     """
-    batch = X if rows is None else X[rows]
+    whole = rows is None or (isinstance(rows, slice) and rows.step in (None, 1)
+                             and (rows.start or 0) == 0
+                             and (rows.stop is None or rows.stop >= X.shape[0]))
+    batch = X if whole else X[rows]   # every row: no copy of the slice
     batch = sp.csr_matrix(batch)   # CSR matrix (not array) of the right format
     if batch.dtype != np.dtype(dtype):
         batch = batch.astype(dtype)
