@@ -24,6 +24,7 @@ Where an estimator's results go, and which backend its input asks for under
 scikit-learn's array-API dispatch, is :mod:`sknets._dispatch`.
 """
 
+import contextlib
 import warnings
 
 import array_api_compat
@@ -35,6 +36,13 @@ from ._kernels import kernels_for
 
 __all__ = ["Backend", "get_backend", "gpu_available", "namespace_backend", "to_numpy",
            "read_back"]
+
+
+#: Multiply-adds under which a product in a loop over time (a recurrent
+#: step) runs on one BLAS thread (:meth:`Backend.small_product_threads`).
+SMALL_PRODUCT = 1 << 22
+
+_blas_controller = None
 
 
 class Backend:
@@ -83,6 +91,43 @@ class Backend:
     def is_numpy(self):
         """Whether the arrays are NumPy arrays (``"numpy"`` and ``"numba"``)."""
         return self.name in ("numpy", "numba")
+
+    @property
+    def reuses_buffers(self):
+        """Whether a layer keeps its work buffers between batches (host memory:
+        NumPy; a GPU's memory pool, or a strict namespace, gets fresh arrays)."""
+        return self.is_numpy
+
+    def small_product_threads(self, n_mult_adds):
+        """A context in which a loop of small matrix products (each under
+        :data:`SMALL_PRODUCT` multiply-adds) runs on one BLAS thread.
+
+        On the host (NumPy), a product such as a recurrent step's ``h @ U``
+        (64 x 64 by 64 x 192) is too small to share between threads: each of
+        the hundreds per batch would wait for a descheduled thread on a busy
+        machine. scikit-learn limits BLAS threads the same way
+        (``threadpoolctl``) around its own small-product loops. On other
+        backends, and for larger products, it does nothing.
+
+        Parameters
+        ----------
+        n_mult_adds : int
+            Multiply-adds of one product of the loop.
+
+        Returns
+        -------
+        context manager
+            threadpoolctl's limit on the host for small products, else a
+            context that does nothing.
+        """
+        global _blas_controller
+        if not self.is_numpy or n_mult_adds >= SMALL_PRODUCT:
+            return contextlib.nullcontext()
+        if _blas_controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            _blas_controller = ThreadpoolController()
+        return _blas_controller.limit(limits=1, user_api="blas")
 
     def dtype(self, dtype):
         """The namespace's dtype object for a dtype given in any form.

@@ -15,16 +15,14 @@ restoring a snapshot, a move to another backend) reaches the inner layers.
 pickles whose inner layers are bare copies (no weights, no caches).
 """
 
-import contextlib
 import copy
 
+from ..backend import SMALL_PRODUCT as _SMALL_PRODUCT
 from ._base import Layer
 
 #: below this many multiply-adds, a matrix product inside a loop over time
 #: runs on one BLAS thread (see :func:`loop_blas_threads`).
-SMALL_PRODUCT = 1 << 22
-
-_controller = None
+SMALL_PRODUCT = _SMALL_PRODUCT
 
 
 def check_sequence_shape(layer, input_shape):
@@ -56,14 +54,7 @@ def loop_blas_threads(backend, n_mult_adds):
     batch 15 to 25 times slower). scikit-learn limits BLAS threads the same
     way (``threadpoolctl``) around its own small-product loops.
     """
-    global _controller
-    if not backend.is_numpy or n_mult_adds >= SMALL_PRODUCT:
-        return contextlib.nullcontext()
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
-
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+    return backend.small_product_threads(n_mult_adds)
 
 
 def bare_copy(layer, backend):

@@ -211,7 +211,7 @@ class Conv1D(InnerLayersMixin, Layer):
         rows, cols, _ = conv.input_shape_
         if rows * cols != timesteps or before:
             shape = (n, rows * cols, c)
-            if training and self.backend.is_numpy:   # only the inside is written
+            if training and self.backend.reuses_buffers:   # only the inside is written
                 Xp = self._work("padded", shape, X.dtype, zero=True)
             else:
                 Xp = xp.zeros(shape, dtype=X.dtype, device=_device(X))
