@@ -117,7 +117,7 @@ class Backend:
         Returns
         -------
         context manager
-            threadpoolctl's limit on the host for small products, else a
+            The limit of threadpoolctl on the host for small products, else a
             context that does nothing.
         """
         global _blas_controller
