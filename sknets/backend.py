@@ -98,6 +98,24 @@ class Backend:
         NumPy; a GPU's memory pool, or a strict namespace, gets fresh arrays)."""
         return self.is_numpy
 
+    def relu_over(self, a):
+        """``max(a, 0)`` written over ``a`` on the host (NumPy), a new array
+        elsewhere: for an array no one else holds (a layer's fresh output).
+
+        Parameters
+        ----------
+        a : array
+            A floating array of this backend that nothing else refers to.
+
+        Returns
+        -------
+        array
+            The rectified values (``a`` itself on NumPy).
+        """
+        if self.is_numpy:
+            return np.maximum(a, 0.0, out=a)
+        return self.xp.maximum(a, 0.0)
+
     def small_product_threads(self, n_mult_adds):
         """A context in which a loop of small matrix products (each under
         :data:`SMALL_PRODUCT` multiply-adds) runs on one BLAS thread.

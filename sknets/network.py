@@ -463,9 +463,21 @@ def forward_layers(layers, X, backend=None, training=False, fused=None):
         if i in fused:
             X = layer.forward(X, training=training, activation=fused[i])
             skip = True
+        elif not training and backend is not None and _relu_follows_dense(layers, i):
+            # inference: the Dense layer's output is a fresh array, rectified
+            # in place (one activation array fewer at the peak)
+            X = backend.relu_over(layer.forward(X, training=False))
+            skip = True
         else:
             X = layer.forward(X, training=training)
     return X
+
+
+def _relu_follows_dense(layers, i):
+    """Whether ``layers[i]`` is a Dense layer and ``layers[i + 1]`` its ReLU."""
+    return (type(layers[i]).__name__ == "Dense" and i + 1 < len(layers)
+            and type(layers[i + 1]).__name__ == "Activation"
+            and layers[i + 1].activation == "relu")
 
 
 def _dense_unless_accepted(layer, X, backend):
