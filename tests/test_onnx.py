@@ -7,6 +7,7 @@ labels must equal ``predict`` and probabilities (or values) agree with
 
 import numpy as np
 import pytest
+from _layers import _Squash
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.exceptions import NotFittedError
@@ -231,18 +232,6 @@ def test_in_a_pipeline_with_skl2onnx():
 
 
 # ---------------------------------------------------------------- what fails
-class _Squash(L.Layer):
-    def __init__(self):
-        pass
-
-    def forward(self, X, training=False):
-        self._cache_X = X
-        return X / (1 + abs(X))
-
-    def backward(self, dY):
-        return dY / (1 + abs(self._cache_X)) ** 2
-
-
 def test_unknown_layer_raises_clearly():
     X, y = _digits(80)
     est = NeuralNetClassifier([L.Dense(4), _Squash()], max_iter=2, random_state=0).fit(X, y)

@@ -7,6 +7,7 @@ values agree with ``predict_proba`` / ``predict`` within 1e-5.
 
 import numpy as np
 import pytest
+from _layers import _Squash
 
 rt = pytest.importorskip("onnxruntime")
 pytest.importorskip("skl2onnx")
@@ -197,18 +198,6 @@ def test_older_opsets(target_opset):
     label, proba = _run(onx, images)
     np.testing.assert_array_equal(label, est.predict(images))
     np.testing.assert_allclose(proba, est.predict_proba(images), **TOL)
-
-
-class _Squash(L.Layer):
-    def __init__(self):
-        pass
-
-    def forward(self, X, training=False):
-        self._cache_X = X
-        return X / (1 + abs(X))
-
-    def backward(self, dY):
-        return dY / (1 + abs(self._cache_X)) ** 2
 
 
 def test_a_layer_without_converter_inside_a_residual_block_raises():
